@@ -1,0 +1,41 @@
+"""gaelib: the small helper library shared by the course's notebooks.
+
+Data flows one way: gaelib knows nothing of notebooks; notebooks import gaelib.
+"""
+
+import os
+
+# CartPole's rgb_array rendering initialises pygame (SDL). On a machine with no sound card or
+# no display, SDL's start-up prints "XDG_RUNTIME_DIR is invalid" / ALSA errors into the
+# notebook. The course plays no sound, and with no display there is no window to open anyway.
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+from . import advantages, exercises, plots, widgets  # noqa: E402
+from .advantages import (  # noqa: E402
+    compute_gae,
+    discounted_returns,
+    lambda_returns,
+    nstep_advantages,
+    td_residuals,
+)
+from .plots import save_figure, use_course_style  # noqa: E402
+from .seeding import seed_everything  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "advantages",
+    "compute_gae",
+    "discounted_returns",
+    "exercises",
+    "lambda_returns",
+    "nstep_advantages",
+    "plots",
+    "save_figure",
+    "seed_everything",
+    "td_residuals",
+    "use_course_style",
+    "widgets",
+]

@@ -1,0 +1,75 @@
+"""Slider explorers. Each wraps a plain, tested function that returns a figure.
+
+The figure function does the work (and is what the static fallback figures and the latency
+benchmark call); the explorer only connects it to ipywidgets sliders.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ._validate import check_positive_int, check_unit_interval
+
+__all__ = [
+    "effective_horizon",
+    "plot_discount_weights",
+    "discount_weights_figure",
+    "discount_explorer",
+]
+
+
+def effective_horizon(gamma: float) -> float:
+    r"""Chapter 0: :math:`H = \sum_{k\ge0} \gamma^k = 1/(1-\gamma)` (``inf`` for γ=1)."""
+    gamma = check_unit_interval("gamma", gamma)
+    return math.inf if gamma == 1.0 else 1.0 / (1.0 - gamma)
+
+
+def plot_discount_weights(ax: plt.Axes, gamma: float, max_k: int = 150) -> None:
+    r"""Chapter 0: draw the weights :math:`\gamma^k` of a reward k steps ahead on ``ax``."""
+    gamma = check_unit_interval("gamma", gamma)
+    max_k = check_positive_int("max_k", max_k)
+    k = np.arange(max_k + 1)
+    w = gamma**k
+    ax.fill_between(k, w, step="mid", alpha=0.35, color="C0")
+    ax.plot(k, w, color="C0", lw=1.5)
+    h = effective_horizon(gamma)
+    if h <= max_k:
+        ax.axvline(h, color="C3", ls="--", lw=1.2, label=f"1/(1-γ) = {h:.3g} steps")
+        ax.legend(loc="upper right")
+    ax.set_ylim(0, 1.05)
+    ax.set_xlim(0, max_k)
+    ax.set_xlabel("steps ahead k")
+    ax.set_ylabel("weight γ^k")
+    ax.set_title(f"γ = {gamma:.3g}")
+
+
+def discount_weights_figure(gamma: float, max_k: int = 150) -> plt.Figure:
+    """Chapter 0: one figure of the discount weights for one γ (what the slider shows)."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    plot_discount_weights(ax, gamma, max_k)
+    fig.tight_layout()
+    return fig
+
+
+def discount_explorer(gamma: float = 0.9, max_k: int = 150):
+    """Chapter 0: a γ slider over :func:`discount_weights_figure`."""
+    import ipywidgets as widgets
+
+    gamma = check_unit_interval("gamma", gamma)
+    slider = widgets.FloatSlider(
+        value=gamma,
+        min=0.0,
+        max=0.99,
+        step=0.01,
+        description="γ",
+        readout_format=".2f",
+    )
+
+    def show(gamma: float) -> None:
+        discount_weights_figure(gamma, max_k)
+        plt.show()
+
+    return widgets.interactive(show, gamma=slider)
