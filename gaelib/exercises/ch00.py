@@ -1,10 +1,4 @@
-"""Exercise checkers: ``check_*`` functions that give learners feedback.
-
-Each checker takes the learner's function. While the template is untouched (it raises
-``NotImplementedError``) the checker prints "not attempted yet" and returns ``False``, so the
-notebook still runs top to bottom. Otherwise it runs its cases, prints one line per case and,
-for a wrong answer, an explanation of the likely mistake. It returns ``True`` when all pass.
-"""
+"""Chapter 0 exercise checkers: the discounted return; one episode with the gymnasium 1.x API."""
 
 from __future__ import annotations
 
@@ -15,45 +9,11 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from ._common import Report, attempt, not_attempted
+
 __all__ = ["check_discounted_return", "check_run_episode"]
 
 
-class _Report:
-    def __init__(self, title: str):
-        self.title = title
-        self.lines: list[str] = []
-        self.ok = True
-
-    def passed(self, case: str) -> None:
-        self.lines.append(f"  ✓ {case}")
-
-    def failed(self, case: str, why: str) -> None:
-        self.ok = False
-        self.lines.append(f"  ✗ {case}\n      {why}")
-
-    def show(self) -> bool:
-        print(self.title)
-        print("\n".join(self.lines))
-        print("All cases pass — well done." if self.ok else "Not yet: see the hints above.")
-        return self.ok
-
-
-def _attempt(fn: Callable, *args: Any) -> tuple[str, Any]:
-    """Call the learner's function: ('todo', None), ('error', exc) or ('ok', result)."""
-    try:
-        return "ok", fn(*args)
-    except NotImplementedError:
-        return "todo", None
-    except Exception as exc:  # the learner's bug: report it, don't crash the notebook
-        return "error", exc
-
-
-def _not_attempted(name: str) -> bool:
-    print(f"{name}: not attempted yet — fill in the template cell above, then run this again.")
-    return False
-
-
-# --------------------------------------------------------------------------- chapter 0
 def _ret(rewards: Sequence[float], gamma: float) -> float:
     return float(sum(gamma**t * r for t, r in enumerate(rewards)))
 
@@ -98,11 +58,11 @@ def check_discounted_return(fn: Callable[[Sequence[float], float], float]) -> bo
         ([], 0.99, "an empty episode has return 0"),
         ([1.0] * 200, 0.99, "200 rewards of 1, γ=0.99 (close to 1/(1-γ)=100)"),
     ]
-    report = _Report("check_discounted_return")
+    report = Report("check_discounted_return")
     for rewards, gamma, label in cases:
-        status, got = _attempt(fn, list(rewards), gamma)
+        status, got = attempt(fn, list(rewards), gamma)
         if status == "todo":
-            return _not_attempted("check_discounted_return")
+            return not_attempted("check_discounted_return")
         want = _ret(rewards, gamma)
         if status == "error":
             report.failed(label, f"raised {type(got).__name__}: {got}")
@@ -178,13 +138,13 @@ def check_run_episode(fn: Callable[[gym.Env, Callable, int], Any]) -> bool:
         (_lean_policy, 7, 40, "a balancing policy under a 40-step time limit (truncated)"),
         (_lean_policy, 11, 25, "the same with another seed and a 25-step limit"),
     ]
-    report = _Report("check_run_episode")
+    report = Report("check_run_episode")
     for policy, seed, max_steps, label in cases:
         env = _EpisodeGuard(gym.make("CartPole-v1", max_episode_steps=max_steps))
-        status, got = _attempt(fn, env, policy, seed)
+        status, got = attempt(fn, env, policy, seed)
         env.close()
         if status == "todo":
-            return _not_attempted("check_run_episode")
+            return not_attempted("check_run_episode")
         want = _reference_episode(policy, seed, max_steps)
         if status == "error":
             msg = f"raised {type(got).__name__}: {got}"

@@ -1,0 +1,14 @@
+"""Exercise checkers: ``check_*`` functions that give learners feedback, one module a chapter.
+
+Each checker takes the learner's function. While the template is untouched (it raises
+``NotImplementedError``) the checker prints "not attempted yet" and returns ``False``, so the
+notebook still runs top to bottom. Otherwise it runs its cases, prints one line per case and,
+for a wrong answer, an explanation of the likely mistake. It returns ``True`` when all pass.
+
+(A package rather than one ``exercises.py``: each chapter's checkers with their wrong-variant
+hints fill a module of their own, and chapters can be written side by side.)
+"""
+
+from .ch00 import check_discounted_return, check_run_episode
+
+__all__ = ["check_discounted_return", "check_run_episode"]
