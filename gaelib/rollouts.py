@@ -1,0 +1,107 @@
+r"""Collecting experience from gymnasium vector environments (chapter 1; chapter 5 adds more).
+
+gymnasium 1.x vector environments reset an environment *on the step after* its episode ended
+(next-step autoreset): that step returns the reset observation with reward 0 and both flags
+False, and ignores the action. Such a step is not a transition of any episode and must never
+reach a loss. :func:`collect_episodes` sidesteps it: it runs every environment for exactly one
+episode and masks whatever an environment does after its episode ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+
+__all__ = ["EpisodeBatch", "collect_episodes"]
+
+
+@dataclass
+class EpisodeBatch:
+    """One complete episode per environment, time-first (T = the longest episode).
+
+    Attributes:
+        obs: ``[T, N, obs_dim]`` observation :math:`s_t` the action was chosen in.
+        actions: ``[T, N]``.
+        rewards: ``[T, N]``, the reward returned by step t (0 where ``mask`` is False).
+        terminated, truncated: ``[T, N]`` flags of step t (False where ``mask`` is False).
+        next_obs: ``[T, N, obs_dim]`` the observation step t returned (the real final one at
+            an episode's last step).
+        mask: ``[T, N]`` True for steps that belong to the episode.
+    """
+
+    obs: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    next_obs: np.ndarray
+    mask: np.ndarray
+
+    @property
+    def episode_returns(self) -> np.ndarray:
+        """Undiscounted return of each environment's episode, ``[N]``."""
+        return self.rewards.sum(axis=0)
+
+    @property
+    def episode_lengths(self) -> np.ndarray:
+        return self.mask.sum(axis=0)
+
+    @property
+    def ended(self) -> np.ndarray:
+        """``[T, N]``: step t ended its episode (terminated or truncated), or lies after it.
+
+        Pass this as ``terminated``/``truncated``-style stop flags so that no return or trace
+        reaches past an episode's end into the masked steps.
+        """
+        return self.terminated | self.truncated | ~self.mask
+
+
+def collect_episodes(
+    envs: gym.vector.VectorEnv,
+    act: Callable[[np.ndarray], np.ndarray],
+    *,
+    seed: int | None = None,
+    max_steps: int = 100_000,
+) -> EpisodeBatch:
+    """Chapter 1: reset ``envs`` and play exactly one episode in each of its N environments.
+
+    Args:
+        envs: a gymnasium 1.x vector environment (any autoreset mode: steps after an
+            environment's episode ended are masked out, so its reset step never counts).
+        act: maps observations ``[N, obs_dim]`` to actions ``[N]``.
+        seed: passed to ``envs.reset`` (``None`` continues the environments' RNG streams).
+        max_steps: safety limit on T.
+    """
+    obs, _ = envs.reset(seed=seed)
+    n = envs.num_envs
+    alive = np.ones(n, dtype=bool)
+    cols: dict[str, list] = {k: [] for k in ("o", "a", "r", "te", "tr", "no", "m")}
+    for _ in range(max_steps):
+        action = np.asarray(act(obs))
+        next_obs, reward, term, trunc, _ = envs.step(action)
+        term, trunc = np.asarray(term, bool) & alive, np.asarray(trunc, bool) & alive
+        cols["o"].append(obs)
+        cols["a"].append(action)
+        cols["r"].append(np.where(alive, reward, 0.0))
+        cols["te"].append(term)
+        cols["tr"].append(trunc)
+        cols["no"].append(next_obs)
+        cols["m"].append(alive.copy())
+        alive &= ~(term | trunc)
+        obs = next_obs
+        if not alive.any():
+            break
+    else:
+        raise ValueError(f"max_steps={max_steps} reached before every episode ended")
+    return EpisodeBatch(
+        obs=np.asarray(cols["o"], dtype=np.float32),
+        actions=np.asarray(cols["a"]),
+        rewards=np.asarray(cols["r"], dtype=np.float64),
+        terminated=np.asarray(cols["te"]),
+        truncated=np.asarray(cols["tr"]),
+        next_obs=np.asarray(cols["no"], dtype=np.float32),
+        mask=np.asarray(cols["m"]),
+    )
