@@ -12,7 +12,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
-from . import advantages, exercises, plots, widgets  # noqa: E402
+from . import advantages, agents, exercises, pg_toy, plots, policies, rollouts, widgets  # noqa: E402
 from .advantages import (  # noqa: E402
     compute_gae,
     discounted_returns,
@@ -27,6 +27,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "advantages",
+    "agents",
+    "pg_toy",
+    "policies",
+    "rollouts",
     "compute_gae",
     "discounted_returns",
     "exercises",

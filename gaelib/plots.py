@@ -13,7 +13,7 @@ from pathlib import Path
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 
-__all__ = ["use_course_style", "save_figure", "figures_dir"]
+__all__ = ["use_course_style", "save_figure", "figures_dir", "smooth", "plot_learning_curves"]
 
 _NAME = re.compile(r"^ch\d\d_[a-z0-9_]+$")
 
@@ -70,3 +70,30 @@ def save_figure(fig: plt.Figure, name: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     fig.savefig(path, dpi=100, bbox_inches="tight", metadata={"Software": None})
+
+
+def smooth(x, window: int):
+    """Moving average over the last ``window`` values (shorter at the start)."""
+    import numpy as np
+
+    x = np.asarray(x, dtype=float)
+    c = np.cumsum(np.insert(x, 0, 0.0))
+    idx = np.arange(1, len(x) + 1)
+    lo = np.maximum(idx - window, 0)
+    return (c[idx] - c[lo]) / (idx - lo)
+
+
+def plot_learning_curves(ax: plt.Axes, histories, *, label: str, color: str, window: int = 100):
+    """Chapters 1 and 5: each run's return (moving average over ``window`` episodes) against
+    environment steps, thin; their mean, thick."""
+    import numpy as np
+
+    grid = np.linspace(0, min(h.episode_env_steps[-1] for h in histories), 200)
+    curves = []
+    for h in histories:
+        y = smooth(h.episode_returns, window)
+        ax.plot(h.episode_env_steps, y, color=color, alpha=0.25, lw=0.8)
+        curves.append(np.interp(grid, h.episode_env_steps, y))
+    ax.plot(grid, np.mean(curves, axis=0), color=color, lw=2, label=label)
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel(f"return (mean of last {window} episodes)")

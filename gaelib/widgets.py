@@ -73,3 +73,11 @@ def discount_explorer(gamma: float = 0.9, max_k: int = 150):
         plt.show()
 
     return widgets.interactive(show, gamma=slider)
+
+
+# Chapter-specific explorers live in their own modules and are re-exported here, so every
+# notebook finds its sliders under gaelib.widgets.
+from .widgets_pg import *  # noqa: E402, F403
+from .widgets_pg import __all__ as _pg_all  # noqa: E402
+
+__all__ += _pg_all

@@ -148,3 +148,81 @@ def test_reinforce_validation():
     ]:
         with pytest.raises(ValueError, match=name):
             agents.reinforce(**kwargs)
+
+
+# ------------------------------------------------------------------ the tiny MDP
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_policy_gradient_theorem_holds_exactly_on_the_tiny_mdp(seed):
+    from gaelib import pg_toy
+
+    mdp = pg_toy.make_tiny_mdp(seed)
+    theta = np.random.default_rng(seed).normal(size=mdp.dim)
+    np.testing.assert_allclose(
+        pg_toy.enumerated_gradient(mdp, theta), pg_toy.exact_gradient(mdp, theta), atol=1e-12
+    )
+    # finite differences of J as a third, independent check
+    eps, fd = 1e-6, np.zeros(mdp.dim)
+    for i in range(mdp.dim):
+        e = np.zeros(mdp.dim)
+        e[i] = eps
+        fd[i] = pg_toy.exact_objective(mdp, theta + e) - pg_toy.exact_objective(mdp, theta - e)
+        fd[i] /= 2 * eps
+    np.testing.assert_allclose(pg_toy.exact_gradient(mdp, theta), fd, atol=1e-7)
+
+
+@pytest.mark.parametrize("baseline", [False, True])
+def test_sampled_gradients_are_unbiased(baseline):
+    from gaelib import pg_toy
+
+    mdp = pg_toy.make_tiny_mdp(0)
+    theta = np.array([0.3, -0.5, 0.2, 0.1])
+    g = pg_toy.sample_gradients(mdp, theta, 200_000, np.random.default_rng(1), baseline=baseline)
+    se = g.std(axis=0, ddof=1) / np.sqrt(len(g))
+    assert np.all(np.abs(g.mean(axis=0) - pg_toy.exact_gradient(mdp, theta)) < 5 * se)
+
+
+def test_baseline_cuts_variance_on_the_tiny_mdp():
+    from gaelib import pg_toy
+
+    mdp = pg_toy.make_tiny_mdp(0)
+    theta = np.array([0.3, -0.5, 0.2, 0.1])
+    rng = np.random.default_rng(2)
+    plain = pg_toy.sample_gradients(mdp, theta, 50_000, rng).var(axis=0).sum()
+    based = pg_toy.sample_gradients(mdp, theta, 50_000, rng, baseline=True).var(axis=0).sum()
+    assert based < 0.5 * plain
+
+
+def test_tiny_mdp_validation():
+    from gaelib import pg_toy
+
+    mdp = pg_toy.make_tiny_mdp(0)
+    with pytest.raises(ValueError, match="theta"):
+        pg_toy.exact_gradient(mdp, np.zeros(3))
+    with pytest.raises(ValueError, match="theta"):
+        pg_toy.exact_objective(mdp, np.array([np.nan, 0, 0, 0]))
+    with pytest.raises(ValueError, match="n"):
+        pg_toy.sample_gradients(mdp, np.zeros(4), 0, np.random.default_rng(0))
+
+
+def test_pg_estimates_widget_functions():
+    import matplotlib.pyplot as plt
+
+    from gaelib import pg_toy, widgets_pg
+
+    mdp = pg_toy.make_tiny_mdp(0)
+    data = widgets_pg.precompute_pg_estimates(mdp, np.zeros(4), n_batches=20, max_n=64)
+    est = widgets_pg.batch_estimates(data, 16, True)
+    assert est.shape == (20, 4)
+    np.testing.assert_allclose(est, data[True][:, :16].mean(axis=1))
+    with pytest.raises(ValueError, match="n"):
+        widgets_pg.batch_estimates(data, 128, True)
+    fig = widgets_pg.pg_estimates_figure(data, 4, False)
+    assert "no baseline, N=4" in fig.axes[0].get_title()
+    offsets = fig.axes[0].collections[0].get_offsets()
+    np.testing.assert_allclose(offsets, widgets_pg.batch_estimates(data, 4, False)[:, :2])
+    plt.close(fig)
+    w = widgets_pg.pg_estimates_explorer(data)
+    assert [c.description for c in w.children[:2]] == ["episodes N", "baseline"]
+    plt.close("all")

@@ -10,5 +10,11 @@ hints fill a module of their own, and chapters can be written side by side.)
 """
 
 from .ch00 import check_discounted_return, check_run_episode
+from .ch01 import check_reward_to_go, check_softmax_linear_score
 
-__all__ = ["check_discounted_return", "check_run_episode"]
+__all__ = [
+    "check_discounted_return",
+    "check_run_episode",
+    "check_reward_to_go",
+    "check_softmax_linear_score",
+]
