@@ -20,6 +20,15 @@ from .advantages import (  # noqa: E402
     nstep_advantages,
     td_residuals,
 )
+from .mdp import (  # noqa: E402
+    exact_values,
+    mc_prediction,
+    nstep_td_prediction,
+    random_walk_episodes,
+    random_walk_true_values,
+    rms_error,
+    td0_prediction,
+)
 from .plots import save_figure, use_course_style  # noqa: E402
 from .seeding import seed_everything  # noqa: E402
 
@@ -35,6 +44,14 @@ __all__ = [
     "discounted_returns",
     "exercises",
     "lambda_returns",
+    "mdp",
+    "exact_values",
+    "mc_prediction",
+    "nstep_td_prediction",
+    "random_walk_episodes",
+    "random_walk_true_values",
+    "rms_error",
+    "td0_prediction",
     "nstep_advantages",
     "plots",
     "save_figure",

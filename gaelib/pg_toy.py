@@ -29,6 +29,7 @@ __all__ = [
     "exact_objective",
     "exact_gradient",
     "enumerated_gradient",
+    "sample_returns",
     "sample_gradients",
 ]
 
@@ -121,6 +122,28 @@ def _values_by_step(mdp: TinyMDP, theta: np.ndarray) -> np.ndarray:
     return v[:-1]
 
 
+def _sample(mdp: TinyMDP, theta: np.ndarray, n: int, rng: np.random.Generator):
+    """``n`` trajectories at once: lists over t of states, actions, rewards (each ``[n]``)."""
+    pi = softmax_linear_probs(theta, mdp.features)  # [S, A]
+    cum_pi, cum_P = pi.cumsum(-1), mdp.P.cumsum(-1)
+    s = (rng.random(n) > mdp.mu0[0]).astype(int)
+    states, actions, rewards = [], [], []
+    for _ in range(mdp.H):
+        a = np.minimum((cum_pi[s] < rng.random((n, 1))).sum(-1), pi.shape[1] - 1)
+        states.append(s)
+        actions.append(a)
+        rewards.append(mdp.R[s, a])
+        s = np.minimum((cum_P[s, a] < rng.random((n, 1))).sum(-1), mdp.P.shape[2] - 1)
+    return states, actions, rewards
+
+
+def sample_returns(mdp: TinyMDP, theta, n: int, rng: np.random.Generator) -> np.ndarray:
+    r"""Chapter 1: the discounted returns :math:`\sum_t \gamma^t r_t` of ``n`` sampled episodes."""
+    theta = _check_theta(mdp, theta)
+    _, _, rewards = _sample(mdp, theta, check_positive_int("n", n), rng)
+    return sum(mdp.gamma**t * r for t, r in enumerate(rewards))
+
+
 def sample_gradients(
     mdp: TinyMDP, theta, n: int, rng: np.random.Generator, *, baseline: bool = False
 ) -> np.ndarray:
@@ -132,17 +155,7 @@ def sample_gradients(
     The mean of ``k`` rows is the estimate from a batch of ``k`` episodes.
     """
     theta = _check_theta(mdp, theta)
-    n = check_positive_int("n", n)
-    pi = softmax_linear_probs(theta, mdp.features)  # [S, A]
-    cum_pi, cum_P = pi.cumsum(-1), mdp.P.cumsum(-1)
-    s = (rng.random(n) > mdp.mu0[0]).astype(int)
-    states, actions, rewards = [], [], []
-    for _ in range(mdp.H):
-        a = np.minimum((cum_pi[s] < rng.random((n, 1))).sum(-1), pi.shape[1] - 1)
-        states.append(s)
-        actions.append(a)
-        rewards.append(mdp.R[s, a])
-        s = np.minimum((cum_P[s, a] < rng.random((n, 1))).sum(-1), mdp.P.shape[2] - 1)
+    states, actions, rewards = _sample(mdp, theta, check_positive_int("n", n), rng)
     v = _values_by_step(mdp, theta) if baseline else np.zeros((mdp.H, mdp.R.shape[0]))
     grad = np.zeros((n, mdp.dim))
     g_t = np.zeros(n)

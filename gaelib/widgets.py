@@ -81,3 +81,7 @@ from .widgets_pg import *  # noqa: E402, F403
 from .widgets_pg import __all__ as _pg_all  # noqa: E402
 
 __all__ += _pg_all
+from .widgets_td import *  # noqa: E402, F403
+from .widgets_td import __all__ as _td_all  # noqa: E402
+
+__all__ += _td_all

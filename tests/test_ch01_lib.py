@@ -226,3 +226,12 @@ def test_pg_estimates_widget_functions():
     w = widgets_pg.pg_estimates_explorer(data)
     assert [c.description for c in w.children[:2]] == ["episodes N", "baseline"]
     plt.close("all")
+
+
+def test_sampled_returns_average_to_the_exact_objective():
+    from gaelib import pg_toy
+
+    mdp = pg_toy.make_tiny_mdp(1)
+    theta = np.array([0.5, 0.1, -0.3, 0.2])
+    g = pg_toy.sample_returns(mdp, theta, 200_000, np.random.default_rng(0))
+    assert abs(g.mean() - pg_toy.exact_objective(mdp, theta)) < 5 * g.std() / np.sqrt(len(g))

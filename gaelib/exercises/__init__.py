@@ -11,10 +11,13 @@ hints fill a module of their own, and chapters can be written side by side.)
 
 from .ch00 import check_discounted_return, check_run_episode
 from .ch01 import check_reward_to_go, check_softmax_linear_score
+from .ch02 import check_nstep_return, check_td0_update
 
 __all__ = [
     "check_discounted_return",
     "check_run_episode",
     "check_reward_to_go",
     "check_softmax_linear_score",
+    "check_td0_update",
+    "check_nstep_return",
 ]
