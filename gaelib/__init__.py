@@ -12,7 +12,17 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
-from . import advantages, agents, exercises, pg_toy, plots, policies, rollouts, widgets  # noqa: E402
+from . import (  # noqa: E402
+    advantages,
+    agents,
+    estimators,
+    exercises,
+    pg_toy,
+    plots,
+    policies,
+    rollouts,
+    widgets,
+)
 from .advantages import (  # noqa: E402
     compute_gae,
     discounted_returns,
@@ -37,6 +47,7 @@ __version__ = "0.1.0"
 __all__ = [
     "advantages",
     "agents",
+    "estimators",
     "pg_toy",
     "policies",
     "rollouts",

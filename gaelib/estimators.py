@@ -1,0 +1,164 @@
+r"""Exact bias and variance of advantage estimators on a tabular MDP (chapters 3–4).
+
+For a policy :math:`\pi`, a critic :math:`\hat V` and a transition :math:`(s, a, s')` the TD
+residual is :math:`\delta = R(s,a) + \gamma [s' \text{ not terminal}]\, \hat V(s') - \hat V(s)`.
+Both families of estimators in the GAE paper are discounted sums of residuals along the
+trajectory, cut at termination:
+
+* k-step: :math:`\hat A^{(k)}_t = \sum_{l=0}^{k-1} \gamma^l \delta_{t+l}`,
+* GAE: :math:`\hat A^{GAE(\gamma,\lambda)}_t = \sum_{l \ge 0} (\gamma\lambda)^l \delta_{t+l}`.
+
+Given :math:`(s_t, a_t)` the future is Markov, so the first two moments of
+:math:`X = \delta_t + c\, X'` (with :math:`X'` the same sum started at :math:`(s_{t+1}, a_{t+1})`)
+solve linear equations over state–action pairs:
+
+.. math::
+    m_1(s,a) = \mathbb{E}_{s' \mid s,a}\big[\delta + c\, \bar m_1(s')\big], \qquad
+    m_2(s,a) = \mathbb{E}_{s' \mid s,a}\big[\delta^2 + 2c\,\delta\, \bar m_1(s')
+               + c^2\, \bar m_2(s')\big],
+
+where :math:`\bar m(s') = \sum_{a'} \pi(a' \mid s')\, m(s', a')`
+(terminal :math:`s'` contribute only :math:`\delta`). No sampling: the bias and variance
+below are exact. Rewards are taken to be deterministic given :math:`(s, a)`; all randomness
+comes from the policy and the transitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import check_positive_int, check_unit_interval
+from .mdp import exact_values
+
+__all__ = [
+    "Moments",
+    "gae_moments",
+    "kstep_moments",
+    "visitation",
+    "bias_variance_mse",
+]
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Exact conditional mean and variance of an estimator, each ``[S, A]``."""
+
+    mean: np.ndarray
+    var: np.ndarray
+
+
+def _setup(P, R, pi, V_hat, gamma, terminal):
+    P = np.asarray(P, dtype=np.float64)
+    R = np.asarray(R, dtype=np.float64)
+    pi = np.asarray(pi, dtype=np.float64)
+    S, A = R.shape
+    exact_values(P, R, pi, gamma, terminal)  # validates P, R, pi, gamma, terminal
+    term = np.zeros(S, bool) if terminal is None else np.asarray(terminal, bool)
+    V_hat = np.asarray(V_hat, dtype=np.float64)
+    if V_hat.shape != (S,) or not np.all(np.isfinite(V_hat)):
+        raise ValueError(f"V_hat must be a finite vector of shape ({S},), got {V_hat.shape}")
+    live = (~term).astype(float)
+    # delta[s, a, s'] for every transition; V_hat of a terminal s' is never used
+    delta = (
+        R[:, :, None] + gamma * live[None, None, :] * V_hat[None, None, :] - V_hat[:, None, None]
+    )
+    # M[(s,a), (s',a')] = P(s'|s,a) [s' live] pi(a'|s')
+    M = np.einsum("sat,t,tb->satb", P, live, pi).reshape(S * A, S * A)
+    return P, pi, delta, M, S, A, term
+
+
+def gae_moments(P, R, pi, V_hat, *, gamma: float, lam: float, terminal=None) -> Moments:
+    r"""Chapter 4: exact mean and variance of :math:`\hat A^{GAE(\gamma,\lambda)}` given (s, a).
+
+    Args:
+        P: ``[S, A, S]`` transitions; R: ``[S, A]`` rewards; pi: ``[S, A]`` policy.
+        V_hat: ``[S]`` the critic :math:`\hat V` (its values at terminal states are unused).
+        gamma, lam: in [0, 1]; :math:`\gamma\lambda < 1` or a policy that terminates.
+        terminal: ``[S]`` booleans marking absorbing terminal states.
+    """
+    gamma = check_unit_interval("gamma", gamma)
+    lam = check_unit_interval("lam", lam)
+    P, pi, delta, M, S, A, term = _setup(P, R, pi, V_hat, gamma, terminal)
+    c = gamma * lam
+    I = np.eye(S * A)
+    e_d = (P * delta).sum(-1).ravel()
+    try:
+        m1 = np.linalg.solve(I - c * M, e_d)
+        # E[δ · Σ_a' π m1(s',a') [s' live]] : δ depends on s', the continuation on s' only
+        cont = np.einsum("tb,tb->t", pi, m1.reshape(S, A)) * (~term)
+        cross = (P * delta * cont[None, None, :]).sum(-1).ravel()
+        m2 = np.linalg.solve(I - c**2 * M, (P * delta**2).sum(-1).ravel() + 2 * c * cross)
+    except np.linalg.LinAlgError as exc:
+        raise ValueError(
+            "the estimator's moments are infinite: with gamma*lam = 1 the policy must reach "
+            "a terminal state from every state"
+        ) from exc
+    m1, m2 = m1.reshape(S, A), m2.reshape(S, A)
+    return Moments(mean=m1, var=np.maximum(m2 - m1**2, 0.0))
+
+
+def kstep_moments(P, R, pi, V_hat, *, gamma: float, k: int, terminal=None) -> list[Moments]:
+    r"""Chapter 3: exact moments of :math:`\hat A^{(1)}, \dots, \hat A^{(k)}` given (s, a).
+
+    Uses the recursion :math:`X^{(j)} = \delta + \gamma X'^{(j-1)}`, :math:`X^{(0)} = 0`.
+
+    Returns:
+        A list of ``k`` :class:`Moments`; entry ``j-1`` is for the j-step estimator.
+    """
+    gamma = check_unit_interval("gamma", gamma)
+    k = check_positive_int("k", k)
+    P, pi, delta, M, S, A, term = _setup(P, R, pi, V_hat, gamma, terminal)
+    e_d = (P * delta).sum(-1).ravel()
+    e_d2 = (P * delta**2).sum(-1).ravel()
+    m1, m2 = np.zeros(S * A), np.zeros(S * A)
+    out = []
+    for _ in range(k):
+        cont = np.einsum("tb,tb->t", pi, m1.reshape(S, A)) * (~term)
+        cross = (P * delta * cont[None, None, :]).sum(-1).ravel()
+        m1, m2 = e_d + gamma * (M @ m1), e_d2 + 2 * gamma * cross + gamma**2 * (M @ m2)
+        out.append(Moments(mean=m1.reshape(S, A), var=np.maximum(m2 - m1**2, 0).reshape(S, A)))
+    return out
+
+
+def visitation(P, pi, mu0, terminal=None) -> np.ndarray:
+    r"""Chapters 3–4: how often on-policy data visits each (s, a), normalised to sum 1.
+
+    Expected visits before termination :math:`d = \mu_0^\top (I - P_\pi)^{-1}` over the
+    non-terminal states, times :math:`\pi(a \mid s)`. The policy must terminate.
+    """
+    P = np.asarray(P, dtype=np.float64)
+    pi = np.asarray(pi, dtype=np.float64)
+    S = P.shape[0]
+    mu0 = np.asarray(mu0, dtype=np.float64)
+    if mu0.shape != (S,) or np.any(mu0 < 0) or not np.isclose(mu0.sum(), 1.0):
+        raise ValueError(f"mu0 must be a probability vector of shape ({S},)")
+    term = np.zeros(S, bool) if terminal is None else np.asarray(terminal, bool)
+    live = ~term
+    P_pi = np.einsum("sa,sat->st", pi, P)[np.ix_(live, live)]
+    try:
+        d_live = np.linalg.solve((np.eye(int(live.sum())) - P_pi).T, mu0[live])
+    except np.linalg.LinAlgError as exc:
+        raise ValueError("the policy must reach a terminal state from every state") from exc
+    d = np.zeros(S)
+    d[live] = d_live
+    w = d[:, None] * pi
+    return w / w.sum()
+
+
+def bias_variance_mse(moments: Moments, target: np.ndarray, weights: np.ndarray):
+    r"""Chapters 3–4: weighted :math:`(\text{bias}^2, \text{variance}, \text{MSE})`, floats.
+
+    :math:`\text{bias}^2 = \sum w\,(m_1 - \text{target})^2`, variance :math:`= \sum w\,\text{Var}`,
+    MSE = their sum, with ``weights`` ``[S, A]`` summing to 1 (e.g. :func:`visitation`).
+    """
+    target = np.asarray(target, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if target.shape != moments.mean.shape:
+        raise ValueError(f"target must have shape {moments.mean.shape}, got {target.shape}")
+    if weights.shape != moments.mean.shape or not np.isclose(weights.sum(), 1.0):
+        raise ValueError(f"weights must have shape {moments.mean.shape} and sum to 1")
+    bias2 = float((weights * (moments.mean - target) ** 2).sum())
+    var = float((weights * moments.var).sum())
+    return bias2, var, bias2 + var
