@@ -10,22 +10,17 @@ computed once. Re-exported by :mod:`gaelib.widgets`.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from PIL import Image
 
+from .blit import BlitFrames, blit_explorer
 from .mdp import PredictionSweep, random_walk_true_values
 
 __all__ = [
     "n_label",
-    "BlitFrames",
     "plot_td_mc_curves",
     "td_mc_figure",
     "td_mc_learning_curves_figure",
@@ -61,59 +56,6 @@ def _td_mc(sweep: PredictionSweep) -> tuple[int, int]:
     if 1 not in sweep.ns or None not in sweep.ns:
         raise ValueError("sweep must include n=1 (TD(0)) and None (Monte Carlo)")
     return sweep.ns.index(1), sweep.ns.index(None)
-
-
-class BlitFrames:
-    """Render frames of a figure fast: static part drawn once, dynamic artists per frame.
-
-    Args:
-        figsize: figure size in inches; ``ncols``: number of side-by-side axes.
-        static: ``static(axes)`` draws what never changes.
-        dynamic: ``dynamic(axes, value)`` draws what depends on the slider and returns the
-            artists it created (axes titles are redrawn every frame too).
-        first: a value used once to lay the figure out.
-    """
-
-    def __init__(self, figsize, ncols: int, static: Callable, dynamic: Callable, first: Any):
-        self.fig = Figure(figsize=figsize)  # not pyplot's: never shown by the inline backend
-        FigureCanvasAgg(self.fig)
-        self.axes = list(self.fig.subplots(1, ncols, squeeze=False)[0])
-        self.dynamic = dynamic
-        static(self.axes)
-        for artist in dynamic(self.axes, first):
-            artist.remove()
-        self.fig.tight_layout()
-        for ax in self.axes:
-            ax.title.set_animated(True)
-        self.fig.canvas.draw()
-        self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
-        self.artists: list = []
-
-    def render(self, value: Any) -> bytes:
-        """The PNG bytes of the frame for ``value``."""
-        for artist in self.artists:
-            artist.remove()
-        self.artists = list(self.dynamic(self.axes, value))
-        canvas = self.fig.canvas
-        canvas.restore_region(self.background)
-        for artist in self.artists:
-            artist.axes.draw_artist(artist)
-        for ax in self.axes:
-            self.fig.draw_artist(ax.title)
-        buf = io.BytesIO()
-        Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buf, "png", compress_level=1)
-        return buf.getvalue()
-
-
-def _explorer(frames: BlitFrames, slider, name: str, to_value: Callable = lambda x: x):
-    import ipywidgets as widgets
-    from IPython.display import Image as PNG
-    from IPython.display import display
-
-    def show(**kw: Any) -> None:
-        display(PNG(data=frames.render(to_value(kw[name])), format="png"))
-
-    return widgets.interactive(show, **{name: slider})
 
 
 # ------------------------------------------------------------- TD(0) vs Monte Carlo
@@ -206,7 +148,7 @@ def td_mc_explorer(sweep: PredictionSweep, alpha: float = 0.1):
         lambda axes, x: _td_mc_dynamic(axes[0], sweep, x),
         options[a][1],
     )
-    return _explorer(frames, slider, "alpha")
+    return blit_explorer(frames, alpha=slider)
 
 
 # ------------------------------------------------------------------- n-step TD
@@ -329,4 +271,4 @@ def nstep_explorer(sweep: PredictionSweep, n: int | None = 4):
     # The slider's values are positions in sweep.ns (an option's value may not be None).
     options = [(n_label(x).removeprefix("n="), i) for i, x in enumerate(sweep.ns)]
     slider = widgets.SelectionSlider(options=options, value=k, description="n")
-    return _explorer(_nstep_frames(sweep, n), slider, "k", lambda i: sweep.ns[i])
+    return blit_explorer(_nstep_frames(sweep, n), lambda k: sweep.ns[k], k=slider)
