@@ -38,6 +38,7 @@ __all__ = [
     "kstep_moments",
     "visitation",
     "bias_variance_mse",
+    "gae_error_vs_lambda",
 ]
 
 
@@ -162,3 +163,32 @@ def bias_variance_mse(moments: Moments, target: np.ndarray, weights: np.ndarray)
     bias2 = float((weights * (moments.mean - target) ** 2).sum())
     var = float((weights * moments.var).sum())
     return bias2, var, bias2 + var
+
+
+def gae_error_vs_lambda(
+    P, R, pi, V_error, lams, *, gamma: float, mu0, terminal=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Chapter 4: exact bias², variance and MSE of GAE(γ, λ) for each λ in ``lams``.
+
+    The critic is :math:`\hat V = V^\pi + \text{V\_error}`; the target is
+    :math:`Q^\pi(s,a) - \hat V(s)` (the weight whose expectation makes the policy gradient
+    exact with :math:`\hat V` as baseline); errors are weighted by the on-policy
+    :func:`visitation` from the start distribution ``mu0``.
+
+    Returns:
+        ``(bias2, var, mse)``, each of shape ``[len(lams)]``.
+    """
+    V, Q = exact_values(P, R, pi, gamma, terminal)
+    V_error = np.asarray(V_error, dtype=np.float64)
+    if V_error.shape != V.shape or not np.all(np.isfinite(V_error)):
+        raise ValueError(f"V_error must be a finite vector of shape {V.shape}")
+    V_hat = V + V_error
+    target = Q - V_hat[:, None]
+    weights = visitation(P, pi, mu0, terminal)
+    rows = [
+        bias_variance_mse(
+            gae_moments(P, R, pi, V_hat, gamma=gamma, lam=lam, terminal=terminal), target, weights
+        )
+        for lam in np.asarray(lams, dtype=np.float64)
+    ]
+    return tuple(np.array(col) for col in zip(*rows, strict=True))

@@ -85,3 +85,7 @@ from .widgets_td import *  # noqa: E402, F403
 from .widgets_td import __all__ as _td_all  # noqa: E402
 
 __all__ += _td_all
+from .widgets_gae import *  # noqa: E402, F403
+from .widgets_gae import __all__ as _gae_all  # noqa: E402
+
+__all__ += _gae_all
