@@ -27,23 +27,31 @@ def effective_horizon(gamma: float) -> float:
     return math.inf if gamma == 1.0 else 1.0 / (1.0 - gamma)
 
 
-def plot_discount_weights(ax: plt.Axes, gamma: float, max_k: int = 150) -> None:
-    r"""Chapter 0: draw the weights :math:`\gamma^k` of a reward k steps ahead on ``ax``."""
-    gamma = check_unit_interval("gamma", gamma)
-    max_k = check_positive_int("max_k", max_k)
-    k = np.arange(max_k + 1)
-    w = gamma**k
-    ax.fill_between(k, w, step="mid", alpha=0.35, color="C0")
-    ax.plot(k, w, color="C0", lw=1.5)
-    h = effective_horizon(gamma)
-    if h <= max_k:
-        ax.axvline(h, color="C3", ls="--", lw=1.2, label=f"1/(1-γ) = {h:.3g} steps")
-        ax.legend(loc="upper right")
+def _discount_static(ax: plt.Axes, max_k: int) -> None:
     ax.set_ylim(0, 1.05)
     ax.set_xlim(0, max_k)
     ax.set_xlabel("steps ahead k")
     ax.set_ylabel("weight γ^k")
+
+
+def _discount_dynamic(ax: plt.Axes, gamma: float, max_k: int) -> list:
+    gamma = check_unit_interval("gamma", gamma)
+    k = np.arange(max_k + 1)
+    w = gamma**k
+    artists = [*ax.plot(k, w, color="C0", lw=1.5), ax.fill_between(k, w, alpha=0.35, color="C0")]
+    h = effective_horizon(gamma)
+    if h <= max_k:
+        artists.append(ax.axvline(h, color="C3", ls="--", lw=1.2, label=f"1/(1-γ) = {h:.3g} steps"))
+        artists.append(ax.legend(loc="upper right"))
     ax.set_title(f"γ = {gamma:.3g}")
+    return artists
+
+
+def plot_discount_weights(ax: plt.Axes, gamma: float, max_k: int = 150) -> None:
+    r"""Chapter 0: draw the weights :math:`\gamma^k` of a reward k steps ahead on ``ax``."""
+    max_k = check_positive_int("max_k", max_k)
+    _discount_static(ax, max_k)
+    _discount_dynamic(ax, gamma, max_k)
 
 
 def discount_weights_figure(gamma: float, max_k: int = 150) -> plt.Figure:
@@ -58,21 +66,21 @@ def discount_explorer(gamma: float = 0.9, max_k: int = 150):
     """Chapter 0: a γ slider over :func:`discount_weights_figure`."""
     import ipywidgets as widgets
 
+    from .blit import BlitFrames, blit_explorer
+
     gamma = check_unit_interval("gamma", gamma)
+    max_k = check_positive_int("max_k", max_k)
     slider = widgets.FloatSlider(
-        value=gamma,
-        min=0.0,
-        max=0.99,
-        step=0.01,
-        description="γ",
-        readout_format=".2f",
+        value=gamma, min=0.0, max=0.99, step=0.01, description="γ", readout_format=".2f"
     )
-
-    def show(gamma: float) -> None:
-        discount_weights_figure(gamma, max_k)
-        plt.show()
-
-    return widgets.interactive(show, gamma=slider)
+    frames = BlitFrames(
+        (6.4, 3.2),
+        1,
+        lambda axes: _discount_static(axes[0], max_k),
+        lambda axes, g: _discount_dynamic(axes[0], g, max_k),
+        gamma,
+    )
+    return blit_explorer(frames, gamma=slider)
 
 
 # Chapter-specific explorers live in their own modules and are re-exported here, so every
@@ -89,3 +97,7 @@ from .widgets_gae import *  # noqa: E402, F403
 from .widgets_gae import __all__ as _gae_all  # noqa: E402
 
 __all__ += _gae_all
+from .widgets_adv import *  # noqa: E402, F403
+from .widgets_adv import __all__ as _adv_all  # noqa: E402
+
+__all__ += _adv_all

@@ -47,20 +47,29 @@ def batch_estimates(data: dict, n: int, baseline: bool) -> np.ndarray:
     return data[bool(baseline)][:, :n].mean(axis=1)
 
 
-def plot_pg_estimates(ax: plt.Axes, data: dict, n: int, baseline: bool, lim: float = 3.0):
-    """Scatter the batch estimates of the first two gradient components around the exact one."""
-    est = batch_estimates(data, n, baseline)
+def _pg_static(ax: plt.Axes, data: dict, lim: float) -> None:
     exact = data["exact"]
-    var = est.var(axis=0, ddof=1).sum()
-    color = "C2" if baseline else "C0"
-    ax.scatter(est[:, 0], est[:, 1], s=8, alpha=0.5, color=color, label="estimates")
     ax.scatter([exact[0]], [exact[1]], marker="*", s=180, color="C3", zorder=3, label="exact ∇J")
     ax.set_xlim(exact[0] - lim, exact[0] + lim)
     ax.set_ylim(exact[1] - lim, exact[1] + lim)
     ax.set_aspect("equal")
     ax.set_xlabel("∂J/∂θ₀")
     ax.set_ylabel("∂J/∂θ₁")
+
+
+def _pg_dynamic(ax: plt.Axes, data: dict, n: int, baseline: bool) -> list:
+    est = batch_estimates(data, n, baseline)
+    var = est.var(axis=0, ddof=1).sum()
+    color = "C2" if baseline else "C0"
+    dots = ax.scatter(est[:, 0], est[:, 1], s=8, alpha=0.5, color=color, label="estimates")
     ax.set_title(f"{'with' if baseline else 'no'} baseline, N={n}: total var {var:.3g}")
+    return [dots]
+
+
+def plot_pg_estimates(ax: plt.Axes, data: dict, n: int, baseline: bool, lim: float = 3.0):
+    """Scatter the batch estimates of the first two gradient components around the exact one."""
+    _pg_static(ax, data, lim)
+    _pg_dynamic(ax, data, n, baseline)
 
 
 def pg_estimates_figure(data: dict, n: int, baseline: bool) -> plt.Figure:
@@ -75,14 +84,24 @@ def pg_estimates_figure(data: dict, n: int, baseline: bool) -> plt.Figure:
 def pg_estimates_explorer(data: dict):
     """Chapter 1: sliders for the batch size N and the baseline (off/on)."""
     import ipywidgets as widgets
+    from matplotlib.lines import Line2D
+
+    from .blit import BlitFrames, blit_explorer
 
     n = widgets.SelectionSlider(options=list(BATCH_SIZES), value=16, description="episodes N")
     baseline = widgets.ToggleButtons(
         options=[("off", False), ("on", True)], value=False, description="baseline"
     )
 
-    def show(n: int, baseline: bool) -> None:
-        pg_estimates_figure(data, n, baseline)
-        plt.show()
+    def static(axes):
+        _pg_static(axes[0], data, 3.0)
+        handles = [
+            Line2D([], [], marker="*", ms=12, color="C3", ls="", label="exact ∇J"),
+            Line2D([], [], marker="o", ms=4, color="0.4", ls="", label="estimates"),
+        ]
+        axes[0].legend(handles=handles, loc="upper right")
 
-    return widgets.interactive(show, n=n, baseline=baseline)
+    frames = BlitFrames(
+        (4.6, 4.4), 1, static, lambda axes, v: _pg_dynamic(axes[0], data, v[0], v[1]), (16, False)
+    )
+    return blit_explorer(frames, n=n, baseline=baseline)

@@ -220,7 +220,7 @@ def test_pg_estimates_widget_functions():
         widgets_pg.batch_estimates(data, 128, True)
     fig = widgets_pg.pg_estimates_figure(data, 4, False)
     assert "no baseline, N=4" in fig.axes[0].get_title()
-    offsets = fig.axes[0].collections[0].get_offsets()
+    offsets = fig.axes[0].collections[-1].get_offsets()  # the estimates, drawn last
     np.testing.assert_allclose(offsets, widgets_pg.batch_estimates(data, 4, False)[:, :2])
     plt.close(fig)
     w = widgets_pg.pg_estimates_explorer(data)
