@@ -1,0 +1,261 @@
+"""Slider latency: how long the kernel takes to answer one step of each explorer's slider.
+
+For every explorer in :mod:`gaelib.widgets` that has an entry in :data:`REGISTRY`, this builds
+the real ``ipywidgets.interactive`` (with the data its chapter builds), then moves each of its
+controls one step — setting ``.value`` to the neighbouring option, back and forth — and times
+what the kernel does in response: the explorer's recompute, the redraw and the PNG encode,
+under matplotlib's inline backend (``plt.show()`` renders the PNG through IPython's display
+formatter exactly as in a notebook; the display output is captured, so nothing prints). Not
+included: sending the PNG to the browser and the browser painting it (~50 ms more end to end,
+see ``tests/test_browser.py``).
+
+The course's target (CONVENTIONS §2, the slider issue): every slider ≤ 50 ms median on 2
+cores. This script reports what it measures; it does not assert on wall time.
+
+Adding a chapter's slider is one entry: ``(explorer name, builder)`` where the builder returns
+the explorer widget, built from the same data as in the chapter's notebook.
+
+Run: ``.venv/bin/python benchmarks/slider_latency.py [--repeats 30] [--only NAME ...]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("module://matplotlib_inline.backend_inline")
+
+import numpy as np  # noqa: E402
+from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
+from IPython.utils.capture import capture_output  # noqa: E402
+from matplotlib_inline.backend_inline import configure_inline_support  # noqa: E402
+
+import gaelib  # noqa: E402
+from gaelib import mdp, pg_toy, widgets  # noqa: E402
+
+# ------------------------------------------------------------------------- registry
+# One entry per explorer: (its name in gaelib.widgets, a builder returning the widget).
+# Builders use the data of the chapter's notebook (same sizes), seeded.
+
+
+def _discount() -> Any:
+    return widgets.discount_explorer(gamma=0.9)
+
+
+def _pg_estimates() -> Any:
+    gaelib.seed_everything(0)
+    tiny = pg_toy.make_tiny_mdp(seed=0)
+    theta = np.array([0.3, -0.5, 0.2, 0.1])
+    data = widgets.precompute_pg_estimates(tiny, theta, n_batches=200, max_n=1024, seed=1)
+    return widgets.pg_estimates_explorer(data)
+
+
+def _td_mc() -> Any:
+    rng = gaelib.seed_everything(0)
+    walk = gaelib.random_walk_episodes(100, 100, rng)
+    alphas = [0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3]
+    return widgets.td_mc_explorer(gaelib.nstep_td_prediction(walk, alphas, [1, None]), alpha=0.1)
+
+
+def _nstep() -> Any:
+    rng = gaelib.seed_everything(0)
+    walk = gaelib.random_walk_episodes(10, 100, rng)
+    alphas = [0.01, 0.025] + [round(0.05 * i, 2) for i in range(1, 21)]
+    ns = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+    return widgets.nstep_explorer(gaelib.nstep_td_prediction(walk, alphas, ns), n=4)
+
+
+def _corridor_problem() -> Any:
+    P, R, pi, terminal, mu0 = mdp.slippery_corridor(9, 0.2, 0.6)
+    return widgets.advantage_problem(
+        P, R, pi, terminal, 0.9, mu0, seed=0, action_names=("left", "right")
+    )
+
+
+def _delta_bias() -> Any:
+    return widgets.delta_bias_explorer(_corridor_problem(), sigma=0.2)
+
+
+def _kstep() -> Any:
+    return widgets.kstep_explorer(_corridor_problem(), sigma=0.3, k_max=30)
+
+
+def _gae_weights() -> Any:
+    return widgets.gae_weights_explorer(gamma=0.99, lam=0.95)
+
+
+def _trajectory_advantages() -> Any:
+    # Chapter 4 draws one CartPole episode of a trained critic; the update's cost grows with
+    # the episode's length, so this uses a synthetic episode of CartPole's maximum, 500 steps.
+    rng = gaelib.seed_everything(0)
+    T = 500
+    values = np.linspace(60.0, 5.0, T) + rng.normal(0.0, 3.0, T)
+    next_values = np.append(values[1:], 0.5)
+    terminated = np.zeros(T, dtype=bool)
+    terminated[-1] = True
+    traj = widgets.Trajectory(np.ones(T), values, next_values, terminated, np.zeros(T, bool))
+    return widgets.trajectory_advantages_explorer(traj, gamma=0.99, lam=0.95)
+
+
+def _bias_variance() -> Any:
+    P, R, pi, terminal = mdp.random_walk_mdp(19)
+    mu0 = np.zeros(21)
+    mu0[10] = 1.0
+    z = np.random.default_rng(0).normal(size=21)
+    z[[0, 20]] = 0.0
+    problem = widgets.CriticErrorProblem(P, R, pi, terminal, mu0, z)
+    return widgets.bias_variance_explorer(problem, sigma=0.2, gamma=0.99)
+
+
+REGISTRY: list[tuple[str, Callable[[], Any]]] = [
+    ("discount_explorer", _discount),  # chapter 0
+    ("pg_estimates_explorer", _pg_estimates),  # chapter 1
+    ("td_mc_explorer", _td_mc),  # chapter 2: α
+    ("nstep_explorer", _nstep),  # chapter 2: n
+    ("delta_bias_explorer", _delta_bias),  # chapter 3
+    ("kstep_explorer", _kstep),  # chapter 3
+    ("gae_weights_explorer", _gae_weights),  # chapter 4
+    ("trajectory_advantages_explorer", _trajectory_advantages),  # chapter 4
+    ("bias_variance_explorer", _bias_variance),  # chapter 4
+]
+
+
+# ------------------------------------------------------------------------ measuring
+
+
+def _setup_kernel_like_shell() -> None:
+    """An IPython shell whose display formatter renders figures as the inline backend does."""
+    shell = InteractiveShell.instance()
+    configure_inline_support(shell, "inline")
+    gaelib.seed_everything(0)  # torch threads 1, as in every notebook
+    gaelib.use_course_style()
+
+
+def _label(control: Any, value: Any) -> str:
+    """How the control shows ``value`` (a selection's label, e.g. n=4 for position 2)."""
+    for o in getattr(control, "options", ()):
+        if isinstance(o, tuple) and o[1] == value:
+            return str(o[0])
+    return repr(value)
+
+
+def _neighbour(control: Any) -> tuple[Any, Any]:
+    """The control's current value and the value one step away (up, or down at the end)."""
+    if hasattr(control, "options"):
+        values = [o[1] if isinstance(o, tuple) else o for o in control.options]
+        i = values.index(control.value)
+        return control.value, values[i + 1 if i + 1 < len(values) else i - 1]
+    up = control.value + control.step
+    nxt = up if up <= control.max else control.value - control.step
+    return control.value, type(control.value)(round(nxt, 12))
+
+
+def time_control(explorer: Any, control: Any, repeats: int, warmup: int = 2) -> dict:
+    """Move ``control`` one step back and forth; per move: seconds and PNG bytes shown."""
+    a, b = _neighbour(control)
+    seconds, sizes = [], []
+    for k in range(warmup + repeats):
+        target = b if k % 2 == 0 else a
+        with capture_output() as cap:
+            start = time.perf_counter()
+            control.value = target
+            elapsed = time.perf_counter() - start
+        pngs = [o.data["image/png"] for o in cap.outputs if "image/png" in o.data]
+        if len(pngs) != 1:
+            raise RuntimeError(
+                f"moving {control.description} to {target!r} showed {len(pngs)} PNGs, not 1:\n"
+                f"{cap.stdout}{cap.stderr}"
+            )
+        if k >= warmup:
+            seconds.append(elapsed)
+            png = pngs[0]
+            sizes.append(len(png) * 3 / 4 if isinstance(png, str) else len(png))  # base64
+    ms = np.array(seconds) * 1e3
+    return {
+        "median": float(np.median(ms)),
+        "p90": float(np.percentile(ms, 90)),
+        "png_kb": float(np.mean(sizes)) / 1024,
+        "moves": f"{_label(control, a)} ↔ {_label(control, b)}",
+    }
+
+
+def run(repeats: int, only: list[str] | None = None) -> list[dict]:
+    rows = []
+    for name, build in REGISTRY:
+        if only and name not in only:
+            continue
+        start = time.perf_counter()
+        try:
+            with capture_output():  # building shows the first figure
+                explorer = build()
+        except Exception as exc:  # report it in the table, measure the others
+            rows.append({"widget": name, "control": "—", "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        build_s = time.perf_counter() - start
+        for control in explorer.kwargs_widgets:
+            row = {"widget": name, "control": control.description, "build_s": build_s}
+            try:
+                row |= time_control(explorer, control, repeats)
+            except Exception as exc:
+                row["error"] = f"{type(exc).__name__}: {exc}"
+            rows.append(row)
+    return rows
+
+
+def markdown_table(rows: list[dict]) -> str:
+    lines = [
+        "| widget | control | moves | median ms | p90 ms | PNG kB | data + build s |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['widget']} | {r['control']} | error: {r['error']} | | | | |")
+            continue
+        lines.append(
+            f"| {r['widget']} | {r['control']} | {r['moves']} | {r['median']:.1f} | "
+            f"{r['p90']:.1f} | {r['png_kb']:.0f} | {r['build_s']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=30, help="timed moves per control")
+    parser.add_argument("--only", nargs="*", help="explorer names to run (default: all)")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    total = time.perf_counter()
+    _setup_kernel_like_shell()
+    print(
+        f"slider latency: {args.repeats} moves per control (+2 warm-up), inline backend PNG; "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"matplotlib {matplotlib.__version__}, torch threads 1"
+    )
+    registered = {name for name, _ in REGISTRY}
+    missing = [n for n in widgets.__all__ if n.endswith("_explorer") and n not in registered]
+    if missing:
+        print(f"not in the registry yet (add one entry each): {', '.join(missing)}")
+    rows = run(args.repeats, args.only)
+    print()
+    print(markdown_table(rows))
+    print()
+    ok = [r for r in rows if "error" not in r]
+    print(f"total run time: {time.perf_counter() - total:.1f} s")
+    if ok:
+        slow = max(ok, key=lambda r: r["median"])
+        print(f"slowest median: {slow['median']:.1f} ms ({slow['widget']} · {slow['control']})")
+    else:
+        print("slowest median: n/a (no widget measured)")
+    return 1 if len(ok) < len(rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
