@@ -369,3 +369,36 @@ def mc_prediction(
     r"""Constant-α every-visit Monte Carlo (chapter 2):
     :math:`V(s_t) \leftarrow V(s_t) + \alpha\,[G_t - V(s_t)]`, updated after each episode."""
     return nstep_td_prediction(episodes, alphas, [None], gamma=gamma, v0=v0)
+
+
+def slippery_corridor(
+    n_cells: int = 9, slip: float = 0.2, p_right: float = 0.6
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""Chapter 3's MDP: a corridor of ``n_cells`` with a door at each end.
+
+    States: 0 = left door, 1..n = cells, n+1 = right door, n+2 = outside (terminal). A move
+    goes the intended way with probability ``1 - slip`` and the other way with ``slip``; the
+    doors lead outside, paying −1 (left) or +1 (right). The policy goes right with probability
+    ``p_right``; episodes start in the middle cell.
+
+    Returns:
+        ``(P, R, pi, terminal, mu0)``.
+    """
+    n = check_positive_int("n_cells", n_cells)
+    slip = check_unit_interval("slip", slip)
+    p_right = check_unit_interval("p_right", p_right)
+    S = n + 3
+    out = S - 1
+    P = np.zeros((S, 2, S))
+    R = np.zeros((S, 2))
+    for s in range(1, n + 1):
+        P[s, 0, s - 1] += 1 - slip
+        P[s, 0, s + 1] += slip
+        P[s, 1, s + 1] += 1 - slip
+        P[s, 1, s - 1] += slip
+    P[[0, n + 1, out], :, out] = 1.0
+    R[0, :], R[n + 1, :] = -1.0, 1.0
+    pi = np.tile([1 - p_right, p_right], (S, 1))
+    terminal = np.arange(S) == out
+    mu0 = np.eye(S)[(n + 1) // 2]
+    return P, R, pi, terminal, mu0

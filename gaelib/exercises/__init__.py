@@ -12,6 +12,8 @@ hints fill a module of their own, and chapters can be written side by side.)
 from .ch00 import check_discounted_return, check_run_episode
 from .ch01 import check_reward_to_go, check_softmax_linear_score
 from .ch02 import check_nstep_return, check_td0_update
+from .ch03 import check_advantage_from_q_v, check_kstep_advantage
+from .ch04 import check_effective_horizon, check_gae
 
 __all__ = [
     "check_discounted_return",
@@ -20,4 +22,8 @@ __all__ = [
     "check_softmax_linear_score",
     "check_td0_update",
     "check_nstep_return",
+    "check_advantage_from_q_v",
+    "check_kstep_advantage",
+    "check_gae",
+    "check_effective_horizon",
 ]
