@@ -457,3 +457,37 @@ def test_start_here_slider_redraws(page: Page, lab: Lab, tmp_path: Path) -> None
             page.screenshot(path=str(tmp_path / "start_here.png"))
         except PlaywrightError:  # keep the test's own failure
             pass
+
+
+GAE_NOTEBOOK = "notebooks/04_gae_lambda_gamma.ipynb"
+
+
+def test_gae_lambda_slider_redraws(page: Page, lab: Lab, tmp_path: Path) -> None:
+    """Chapter 4: Run All, move the λ slider of the GAE-weights explorer one step right with
+    the keyboard; its readout moves to the next λ and the figure redraws."""
+    if not (REPO_ROOT / GAE_NOTEBOOK).exists():
+        pytest.fail(f"missing {GAE_NOTEBOOK}")
+    try:
+        open_and_run_all(page, lab, GAE_NOTEBOOK)
+        interact, _ = find_slider(page, 0)
+        lam_slider = interact.locator(".widget-slider").filter(
+            has=page.locator(".widget-label", has_text="λ")
+        )
+        assert lam_slider.count() == 1, "the GAE-weights explorer should have one λ slider"
+        handle = lam_slider.locator(".noUi-handle").first
+        readout = lam_slider.locator(".widget-readout")
+        assert readout.inner_text().strip() == "0.95"
+        before_src = output_image_src(interact)
+        handle.focus()
+        handle.press("ArrowRight")
+        deadline = time.monotonic() + REDRAW_TIMEOUT_S
+        while readout.inner_text().strip() == "0.95" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert readout.inner_text().strip() == "0.97", "one ArrowRight: λ 0.95 → 0.97"
+        wait_for_new_image(interact, before_src)
+        assert_no_errors(page, GAE_NOTEBOOK)
+    finally:
+        try:
+            page.screenshot(path=str(tmp_path / "gae_lambda.png"))
+        except PlaywrightError:
+            pass
