@@ -1,6 +1,9 @@
 r"""Training loops, each a readable function returning a history of metrics.
 
-Chapter 1: REINFORCE (Williams 1992) with and without a learned baseline,
+Chapter 1: REINFORCE (Williams 1992) with and without a learned baseline (below); chapter 5:
+the actor-critic loop with GAE, and PPO-clip on the same rollout and advantage code.
+
+REINFORCE:
 
 .. math::
     \hat g = \frac{1}{N} \sum_{i=1}^{N} \sum_{t} \nabla_\theta \log \pi_\theta(a_t^i \mid s_t^i)
@@ -14,6 +17,7 @@ article's eq. 4.1, here through Adam).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import gymnasium as gym
@@ -21,9 +25,9 @@ import numpy as np
 import torch
 
 from ._validate import check_positive_int, check_unit_interval
-from .advantages import discounted_returns
+from .advantages import compute_gae, discounted_returns
 from .policies import MLPPolicy, ValueNet
-from .rollouts import EpisodeBatch, collect_episodes
+from .rollouts import EpisodeBatch, RolloutCollector, collect_episodes
 from .seeding import seed_everything
 
 __all__ = [
@@ -32,6 +36,9 @@ __all__ = [
     "reinforce_loss",
     "policy_gradient_estimate",
     "reinforce",
+    "ppo",
+    "actor_critic",
+    "evaluate",
 ]
 
 
@@ -198,3 +205,186 @@ def reinforce(
             "hidden": hidden,
         },
     )
+
+
+def _check_number(name: str, x, lo: float, hi: float) -> float:
+    if isinstance(x, bool) or not isinstance(x, int | float) or not (lo <= x <= hi):
+        raise ValueError(f"{name} must be a number in [{lo}, {hi}], got {x!r}")
+    return float(x)
+
+
+def ppo(
+    env_id: str = "CartPole-v1",
+    *,
+    seed: int = 0,
+    total_steps: int = 100_000,
+    num_envs: int = 8,
+    n_steps: int = 32,
+    epochs: int = 20,
+    minibatch_size: int = 256,
+    lr: float = 1e-3,
+    lr_decay: bool = True,
+    clip: float | None = 0.2,
+    gamma: float = 0.98,
+    lam: float = 0.8,
+    vf_coef: float = 0.5,
+    ent_coef: float = 0.0,
+    max_grad_norm: float = 0.5,
+    hidden: int = 64,
+    progress: bool = False,
+    stop_at: float | None = None,
+    callback: Callable[[int, int, MLPPolicy], bool | None] | None = None,
+) -> History:
+    r"""Chapter 5: the actor-critic loop with GAE; PPO-clip (Schulman et al. 2017) when ``clip``.
+
+    Each iteration (the GAE article's §3.1 loop, done right):
+
+    1. collect ``n_steps`` steps from each of ``num_envs`` environments (next-step autoreset;
+       reset steps masked out: :class:`~gaelib.rollouts.RolloutCollector`);
+    2. :math:`\hat V(s_t)` and :math:`\hat V(s_{t+1})` of the real next observations, then
+       :func:`~gaelib.advantages.compute_gae` with ``terminated`` (no bootstrap) and
+       ``truncated`` (bootstrap) kept apart; value targets are the λ-returns
+       :math:`\hat A_t + \hat V(s_t)` — all detached, so no gradient leaks from the critic into
+       the policy's weights :math:`\hat A`;
+    3. ``epochs`` passes over the batch in minibatches: advantages normalised per minibatch;
+       policy loss :math:`-\hat A \log\pi` (plain actor-critic, ``clip=None``) or PPO's
+       :math:`-\min(\rho \hat A, \mathrm{clip}(\rho, 1\pm\epsilon)\hat A)`; value loss
+       :math:`(V - G^\lambda)^2`; minus ``ent_coef`` × entropy; one Adam for both networks.
+
+    ``lr_decay`` anneals the learning rate (and the clip range) linearly to 0, as in
+    rl-baselines3-zoo's CartPole settings (which are this function's defaults). ``stop_at``
+    ends training once the mean of the last 20 finished episodes reaches it;
+    ``callback(iteration, env_steps, policy)`` runs after every update and stops training by
+    returning True.
+    """
+    gamma = check_unit_interval("gamma", gamma)
+    lam = check_unit_interval("lam", lam)
+    total_steps = check_positive_int("total_steps", total_steps)
+    num_envs = check_positive_int("num_envs", num_envs)
+    n_steps = check_positive_int("n_steps", n_steps)
+    epochs = check_positive_int("epochs", epochs)
+    minibatch_size = check_positive_int("minibatch_size", minibatch_size)
+    lr = _check_number("lr", lr, 1e-12, 1.0)
+    if clip is not None:
+        clip = _check_number("clip", clip, 1e-6, 10.0)
+    for name, x in (("vf_coef", vf_coef), ("ent_coef", ent_coef), ("max_grad_norm", max_grad_norm)):
+        _check_number(name, x, 0.0, 1e6)
+    rng = seed_everything(seed)
+    envs = make_vector_env(env_id, num_envs)
+    collector = RolloutCollector(envs, seed=seed)
+    obs_dim = int(np.prod(envs.single_observation_space.shape))
+    policy = MLPPolicy(obs_dim, int(envs.single_action_space.n), hidden)
+    value = ValueNet(obs_dim, hidden)
+    params = [*policy.parameters(), *value.parameters()]
+    opt = torch.optim.Adam(params, lr=lr)
+    iterations = max(1, total_steps // (num_envs * n_steps))
+    it_mean, it_steps = [], []
+    start = time.perf_counter()
+    bar = range(iterations)
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(bar, desc=f"{'PPO' if clip else 'actor-critic'} λ={lam:g} seed {seed}")
+    for it in bar:
+        frac = 1.0 - it / iterations if lr_decay else 1.0
+        for group in opt.param_groups:
+            group["lr"] = lr * frac
+        eps = None if clip is None else clip * frac
+        ro = collector.collect(lambda o: policy.act(o, rng), n_steps)
+        T, N = ro.mask.shape
+        with torch.no_grad():
+            v = value(torch.as_tensor(ro.obs.reshape(T * N, -1))).numpy().reshape(T, N)
+            nv = value(torch.as_tensor(ro.next_obs.reshape(T * N, -1))).numpy().reshape(T, N)
+        v, nv = v.astype(np.float64), nv.astype(np.float64)
+        adv = compute_gae(ro.rewards, v, nv, ro.cut, ro.truncated, gamma=gamma, lam=lam)
+        ret = adv + v
+        m = ro.mask
+        obs = torch.as_tensor(ro.obs[m])
+        act = torch.as_tensor(ro.actions[m])
+        adv_t = torch.as_tensor(adv[m], dtype=torch.float32)
+        ret_t = torch.as_tensor(ret[m], dtype=torch.float32)
+        with torch.no_grad():
+            old_logp = policy.dist(obs).log_prob(act)
+        n = len(act)
+        for _ in range(epochs):
+            perm = torch.as_tensor(rng.permutation(n))
+            for lo in range(0, n, minibatch_size):
+                idx = perm[lo : lo + minibatch_size]
+                a_mb = adv_t[idx]
+                if len(idx) > 1:
+                    a_mb = (a_mb - a_mb.mean()) / (a_mb.std() + 1e-8)
+                dist = policy.dist(obs[idx])
+                logp = dist.log_prob(act[idx])
+                if eps is None:
+                    pg_loss = -(logp * a_mb).mean()
+                else:
+                    ratio = torch.exp(logp - old_logp[idx])
+                    clipped = torch.clamp(ratio, 1 - eps, 1 + eps)
+                    pg_loss = -torch.min(ratio * a_mb, clipped * a_mb).mean()
+                v_loss = ((value(obs[idx]) - ret_t[idx]) ** 2).mean()
+                loss = pg_loss + vf_coef * v_loss - ent_coef * dist.entropy().mean()
+                opt.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+                opt.step()
+        recent = collector.episode_returns[-20:]
+        it_mean.append(float(np.mean(recent)) if recent else float("nan"))
+        it_steps.append(collector.steps)
+        if progress and recent:
+            bar.set_postfix(mean_return=f"{it_mean[-1]:.0f}")
+        if stop_at is not None and len(recent) == 20 and it_mean[-1] >= stop_at:
+            break
+        if callback is not None and callback(it, collector.steps, policy):
+            break
+    envs.close()
+    return History(
+        episode_returns=np.asarray(collector.episode_returns),
+        episode_env_steps=np.asarray(collector.episode_end_steps),
+        iteration_mean_return=np.asarray(it_mean),
+        iteration_env_steps=np.asarray(it_steps),
+        wall_time=time.perf_counter() - start,
+        policy=policy,
+        value=value,
+        config={
+            "env_id": env_id,
+            "seed": seed,
+            "algo": "ppo" if clip else "actor-critic",
+            "total_steps": total_steps,
+            "num_envs": num_envs,
+            "n_steps": n_steps,
+            "epochs": epochs,
+            "minibatch_size": minibatch_size,
+            "lr": lr,
+            "clip": clip,
+            "gamma": gamma,
+            "lam": lam,
+            "hidden": hidden,
+        },
+    )
+
+
+def actor_critic(env_id: str = "CartPole-v1", **kwargs) -> History:
+    """Chapter 5: the plain actor-critic with GAE — :func:`ppo` without the clipped ratio."""
+    kwargs.setdefault("epochs", 1)
+    return ppo(env_id, clip=None, **kwargs)
+
+
+def evaluate(
+    policy: MLPPolicy,
+    env_id: str = "CartPole-v1",
+    *,
+    episodes: int = 10,
+    seed: int = 0,
+    greedy: bool = True,
+) -> np.ndarray:
+    """Chapter 5: returns of ``episodes`` complete episodes (greedy actions by default)."""
+    episodes = check_positive_int("episodes", episodes)
+    envs = make_vector_env(env_id, episodes)
+    rng = np.random.default_rng(seed)
+    if greedy:
+        act = lambda o: policy.probs_numpy(o).argmax(axis=1)  # noqa: E731
+    else:
+        act = lambda o: policy.act(o, rng)  # noqa: E731
+    batch = collect_episodes(envs, act, seed=seed)
+    envs.close()
+    return batch.episode_returns

@@ -105,3 +105,86 @@ def collect_episodes(
         next_obs=np.asarray(cols["no"], dtype=np.float32),
         mask=np.asarray(cols["m"]),
     )
+
+
+@dataclass
+class Rollout:
+    """A fixed-length rollout from N environments, time-first ``[T, N, ...]`` (chapter 5).
+
+    ``mask[t, i]`` is False for the *reset steps* of next-step autoreset: the step after an
+    episode ended, which returns the new episode's first observation with reward 0 and both
+    flags False and ignores the action. Those steps belong to no episode; they must never
+    reach a loss. Everything else follows the course's index conventions; ``next_obs[t]`` is
+    the observation step t returned — the real final observation when the episode ended.
+    """
+
+    obs: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    next_obs: np.ndarray
+    mask: np.ndarray
+
+    @property
+    def cut(self) -> np.ndarray:
+        """``terminated`` for GAE: true terminations, plus the masked reset steps (so that no
+        trace or bootstrap involves them). Truncations stay in ``truncated`` (bootstrap)."""
+        return self.terminated | ~self.mask
+
+
+class RolloutCollector:
+    """Collects consecutive fixed-length rollouts from a next-step-autoreset vector env.
+
+    The environments keep running between rollouts (episodes span rollouts); the collector
+    remembers which environments ended their episode on the last step, so their next step
+    — the reset step — is masked. Finished episodes' returns and lengths are recorded in
+    :attr:`episode_returns` / :attr:`episode_lengths` (with the total step count at the end of
+    each, in :attr:`episode_end_steps`).
+    """
+
+    def __init__(self, envs: gym.vector.VectorEnv, *, seed: int | None = None):
+        mode = envs.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
+        if mode != gym.vector.AutoresetMode.NEXT_STEP:
+            raise ValueError(f"envs must use next-step autoreset, got {mode}")
+        self.envs = envs
+        self.obs, _ = envs.reset(seed=seed)
+        self.after_end = np.zeros(envs.num_envs, dtype=bool)  # the next step is a reset step
+        self.running_return = np.zeros(envs.num_envs)
+        self.running_length = np.zeros(envs.num_envs, dtype=int)
+        self.steps = 0
+        self.episode_returns: list[float] = []
+        self.episode_lengths: list[int] = []
+        self.episode_end_steps: list[int] = []
+
+    def collect(self, act: Callable[[np.ndarray], np.ndarray], n_steps: int) -> Rollout:
+        """Chapter 5: ``n_steps`` steps of every environment with ``act(obs) -> actions``."""
+        n = self.envs.num_envs
+        shape = (n_steps, n)
+        obs = np.empty((n_steps, *self.obs.shape), dtype=np.float32)
+        next_obs = np.empty_like(obs)
+        actions = np.empty(shape, dtype=np.int64)
+        rewards = np.empty(shape)
+        term = np.empty(shape, dtype=bool)
+        trunc = np.empty(shape, dtype=bool)
+        mask = np.empty(shape, dtype=bool)
+        for t in range(n_steps):
+            a = np.asarray(act(self.obs))
+            nxt, r, te, tr, _ = self.envs.step(a)
+            valid = ~self.after_end
+            obs[t], actions[t], next_obs[t], mask[t] = self.obs, a, nxt, valid
+            rewards[t] = np.where(valid, r, 0.0)
+            term[t], trunc[t] = te & valid, tr & valid
+            ended = term[t] | trunc[t]
+            self.running_return += rewards[t]
+            self.running_length += valid
+            self.steps += int(valid.sum())
+            for i in np.flatnonzero(ended):
+                self.episode_returns.append(float(self.running_return[i]))
+                self.episode_lengths.append(int(self.running_length[i]))
+                self.episode_end_steps.append(self.steps)
+            self.running_return[ended] = 0.0
+            self.running_length[ended] = 0
+            self.after_end = ended
+            self.obs = nxt
+        return Rollout(obs, actions, rewards, term, trunc, next_obs, mask)
