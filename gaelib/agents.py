@@ -234,6 +234,7 @@ def ppo(
     progress: bool = False,
     stop_at: float | None = None,
     callback: Callable[[int, int, MLPPolicy], bool | None] | None = None,
+    on_iteration: Callable[[int, float], None] | None = None,
 ) -> History:
     r"""Chapter 5: the actor-critic loop with GAE; PPO-clip (Schulman et al. 2017) when ``clip``.
 
@@ -255,7 +256,8 @@ def ppo(
     rl-baselines3-zoo's CartPole settings (which are this function's defaults). ``stop_at``
     ends training once the mean of the last 20 finished episodes reaches it;
     ``callback(iteration, env_steps, policy)`` runs after every update and stops training by
-    returning True.
+    returning True; ``on_iteration(env_steps, mean_return)`` reports progress (live plots),
+    with the mean return of the last 20 finished episodes (NaN before the first one ends).
     """
     gamma = check_unit_interval("gamma", gamma)
     lam = check_unit_interval("lam", lam)
@@ -334,6 +336,8 @@ def ppo(
             bar.set_postfix(mean_return=f"{it_mean[-1]:.0f}")
         if stop_at is not None and len(recent) == 20 and it_mean[-1] >= stop_at:
             break
+        if on_iteration is not None:
+            on_iteration(collector.steps, it_mean[-1])
         if callback is not None and callback(it, collector.steps, policy):
             break
     envs.close()

@@ -120,15 +120,25 @@ class MLPPolicy(nn.Module):
     def dist(self, obs: torch.Tensor) -> torch.distributions.Categorical:
         return torch.distributions.Categorical(logits=self.net(obs))
 
+    def _numpy_weights(self) -> tuple[np.ndarray, ...]:
+        """NumPy views of the weights. ``.detach().numpy()`` shares memory with the parameters,
+        and optimisers update them in place, so the views always hold the current weights;
+        they are rebuilt only if a parameter's storage is replaced."""
+        params = (self.net[0].weight, self.net[0].bias, self.net[2].weight, self.net[2].bias)
+        key = tuple(p.data_ptr() for p in params)
+        if getattr(self, "_np_key", None) != key:
+            self._np_views = tuple(p.detach().numpy() for p in params)
+            self._np_key = key
+        return self._np_views
+
     def probs_numpy(self, obs: np.ndarray) -> np.ndarray:
         """Action probabilities ``[N, A]`` for observations ``[N, obs_dim]``, in NumPy."""
         obs = np.asarray(obs, dtype=np.float32)
         if obs.ndim != 2 or obs.shape[1] != self.obs_dim:
             raise ValueError(f"obs must have shape [N, {self.obs_dim}], got {obs.shape}")
-        l1, l2 = self.net[0], self.net[2]
-        # .detach().numpy() shares memory with the parameters: always the current weights
-        h = np.tanh(obs @ l1.weight.detach().numpy().T + l1.bias.detach().numpy())
-        logits = h @ l2.weight.detach().numpy().T + l2.bias.detach().numpy()
+        w1, b1, w2, b2 = self._numpy_weights()
+        h = np.tanh(obs @ w1.T + b1)
+        logits = h @ w2.T + b2
         logits = logits - logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)

@@ -101,3 +101,7 @@ from .widgets_adv import *  # noqa: E402, F403
 from .widgets_adv import __all__ as _adv_all  # noqa: E402
 
 __all__ += _adv_all
+from .widgets_ac import *  # noqa: E402, F403
+from .widgets_ac import __all__ as _ac_all  # noqa: E402
+
+__all__ += _ac_all

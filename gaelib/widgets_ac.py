@@ -1,0 +1,199 @@
+"""Chapter 5 figures and the "train with this λ and γ" widget. Re-exported by gaelib.widgets.
+
+A λ sweep is a dict ``{lam: [History, ...]}`` (one History per seed) from
+:func:`gaelib.agents.actor_critic`; the figures summarise it on a common grid of environment
+steps. The widget trains one more run with the chosen λ and γ and draws it live next to the
+sweep's mean curve for that λ.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .blit import BlitFrames
+
+__all__ = [
+    "sweep_curves",
+    "sweep_auc",
+    "plot_lambda_sweep",
+    "plot_sweep_auc",
+    "lambda_sweep_figure",
+    "train_explorer",
+]
+
+
+def _curve(history, grid: np.ndarray) -> np.ndarray:
+    """A run's 'mean return of the last 20 episodes' on ``grid`` (steps), 0 before data."""
+    steps, ret = history.iteration_env_steps, history.iteration_mean_return
+    ok = ~np.isnan(ret)
+    if not ok.any():
+        return np.zeros_like(grid, dtype=float)
+    return np.interp(grid, steps[ok], ret[ok], left=ret[ok][0])
+
+
+def sweep_curves(sweep: dict, n_points: int = 100) -> tuple[np.ndarray, dict]:
+    """Chapter 5: ``(grid, {lam: [n_seeds, n_points] curves})`` on a common step grid."""
+    if not sweep:
+        raise ValueError("sweep must map at least one λ to a list of runs")
+    end = min(h.iteration_env_steps[-1] for runs in sweep.values() for h in runs)
+    grid = np.linspace(0, end, n_points)
+    return grid, {lam: np.array([_curve(h, grid) for h in runs]) for lam, runs in sweep.items()}
+
+
+def sweep_auc(sweep: dict) -> dict:
+    """Chapter 5: the area under each run's learning curve, as its mean return over training
+    (``{lam: array over seeds}``) — one number per run that rewards learning fast."""
+    _, curves = sweep_curves(sweep)
+    return {lam: c.mean(axis=1) for lam, c in curves.items()}
+
+
+def _colors(lams) -> dict:
+    cmap = plt.get_cmap("viridis")
+    return {lam: cmap(i / max(1, len(lams) - 1)) for i, lam in enumerate(lams)}
+
+
+def plot_lambda_sweep(ax: plt.Axes, sweep: dict) -> None:
+    """Chapter 5: mean learning curve over seeds for each λ."""
+    grid, curves = sweep_curves(sweep)
+    colors = _colors(list(curves))
+    for lam, c in curves.items():
+        ax.plot(grid, c.mean(axis=0), color=colors[lam], lw=2, label=f"λ={lam:g}")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("return (mean of last 20 episodes)")
+    ax.legend(ncols=2)
+
+
+def plot_sweep_auc(ax: plt.Axes, sweep: dict) -> None:
+    """Chapter 5: area under the curve per λ, mean ± standard error over seeds."""
+    auc = sweep_auc(sweep)
+    lams = list(auc)
+    colors = _colors(lams)
+    means = [auc[lam].mean() for lam in lams]
+    ses = [
+        auc[lam].std(ddof=1) / math.sqrt(len(auc[lam])) if len(auc[lam]) > 1 else 0.0
+        for lam in lams
+    ]
+    x = np.arange(len(lams))
+    ax.bar(x, means, yerr=ses, color=[colors[lam] for lam in lams], capsize=3)
+    for i, lam in enumerate(lams):
+        ax.plot(np.full(len(auc[lam]), i), auc[lam], "k.", ms=4)
+    ax.set_xticks(x, [f"{lam:g}" for lam in lams])
+    ax.set_xlabel("λ")
+    ax.set_ylabel("mean return over training (AUC)")
+
+
+def lambda_sweep_figure(sweep: dict) -> plt.Figure:
+    """Chapter 5: one panel per λ (seeds thin, mean thick) — the static fallback figure."""
+    grid, curves = sweep_curves(sweep)
+    lams = list(curves)
+    colors = _colors(lams)
+    fig, axes = plt.subplots(1, len(lams), figsize=(2.3 * len(lams), 2.8), sharey=True)
+    for ax, lam in zip(np.atleast_1d(axes), lams, strict=True):
+        for c in curves[lam]:
+            ax.plot(grid, c, color=colors[lam], alpha=0.35, lw=0.8)
+        ax.plot(grid, curves[lam].mean(axis=0), color=colors[lam], lw=2.2)
+        ax.set_title(f"λ = {lam:g}")
+        ax.set_xlabel("steps")
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
+    np.atleast_1d(axes)[0].set_ylabel("return (last 20)")
+    fig.tight_layout()
+    return fig
+
+
+def train_explorer(
+    sweep: dict | None = None,
+    *,
+    total_steps: int = 40_000,
+    lam: float = 0.95,
+    gamma: float = 0.99,
+    seed: int = 100,
+    **trainer_kwargs,
+):
+    """Chapter 5: choose λ and γ, press *train*: one actor-critic run, drawn live.
+
+    Uses :func:`gaelib.agents.actor_critic` with ``total_steps`` and ``trainer_kwargs`` (pass
+    the sweep's settings so the runs are comparable); the sweep's mean curve for the chosen λ,
+    if it has one, is drawn in grey. About a second per run on 2 cores at 40k steps.
+    """
+    import ipywidgets as widgets
+    from IPython.display import Image as PNG
+    from IPython.display import display
+
+    from .agents import actor_critic
+
+    grid, curves = sweep_curves(sweep) if sweep else (None, {})
+    lam_options = sorted({0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 1.0, *curves})
+    lam_s = widgets.SelectionSlider(options=lam_options, value=lam, description="λ")
+    gamma_s = widgets.SelectionSlider(
+        options=[0.9, 0.95, 0.98, 0.99, 0.995, 1.0], value=gamma, description="γ"
+    )
+    button = widgets.Button(description="train", button_style="primary", icon="play")
+    bar = widgets.IntProgress(min=0, max=total_steps, description="steps")
+    status = widgets.Label("press train")
+    out = widgets.Output()
+    ymax = 520.0
+
+    def static(axes):
+        ax = axes[0]
+        ax.set_xlim(0, total_steps)
+        ax.set_ylim(0, ymax)
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("return (mean of last 20 episodes)")
+
+    def dynamic(axes, state):
+        ax = axes[0]
+        lam_, gamma_, xs, ys = state
+        artists = []
+        if lam_ in curves:
+            artists += ax.plot(
+                grid, curves[lam_].mean(axis=0), color="0.6", lw=2, label=f"sweep mean, λ={lam_:g}"
+            )
+        artists += ax.plot(xs, ys, color="C3", lw=2, label=f"this run: λ={lam_:g}, γ={gamma_:g}")
+        artists.append(ax.legend(loc="upper left"))
+        ax.set_title(f"actor-critic with GAE(γ={gamma_:g}, λ={lam_:g})")
+        return artists
+
+    frames = BlitFrames((6.4, 3.6), 1, static, dynamic, (lam, gamma, [], []))
+
+    def show(state):
+        out.clear_output(wait=True)
+        with out:
+            display(PNG(data=frames.render(state), format="png"))
+
+    def train(_=None):
+        lam_, gamma_ = float(lam_s.value), float(gamma_s.value)
+        xs, ys = [], []
+        button.disabled = True
+        status.value = "training…"
+
+        def on_iteration(steps, mean_return):
+            bar.value = min(steps, total_steps)
+            if not np.isnan(mean_return):
+                xs.append(steps)
+                ys.append(mean_return)
+            if len(xs) % 25 == 1:
+                show((lam_, gamma_, list(xs), list(ys)))
+
+        try:
+            h = actor_critic(
+                seed=seed,
+                lam=lam_,
+                gamma=gamma_,
+                total_steps=total_steps,
+                on_iteration=on_iteration,
+                **trainer_kwargs,
+            )
+            show((lam_, gamma_, xs, ys))
+            status.value = (
+                f"done in {h.wall_time:.1f} s: last-20 mean return "
+                f"{h.episode_returns[-20:].mean():.0f}"
+            )
+        finally:
+            button.disabled = False
+
+    button.on_click(train)
+    show((lam, gamma, [], []))
+    return widgets.VBox([widgets.HBox([lam_s, gamma_s]), widgets.HBox([button, bar, status]), out])
