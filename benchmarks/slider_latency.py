@@ -114,6 +114,41 @@ def _bias_variance() -> Any:
     return widgets.bias_variance_explorer(problem, sigma=0.2, gamma=0.99)
 
 
+def _moving_average() -> Any:
+    from gaelib import stock
+
+    dates, wti = stock.load_prices("wti", with_dates=True)
+    split = int(np.searchsorted(dates, np.datetime64("2016-01-01")))
+    return widgets.moving_average_explorer(wti[:split], n=20)
+
+
+def _trading_costs() -> Any:
+    # Chapter 6 replays buy-and-hold, momentum and a trained policy on the held-out WTI years;
+    # the update's cost does not depend on which positions, so a random 0/1 sequence stands in
+    # for the trained policy.
+    from gaelib import stock
+
+    dates, wti = stock.load_prices("wti", with_dates=True)
+    split = int(np.searchsorted(dates, np.datetime64("2016-01-01")))
+    q = wti[split:]
+    positions = {
+        "buy & hold": np.ones(len(q) - 1),
+        "momentum (20-day MA)": stock.momentum_positions(wti, 20)[split:-1],
+        "policy": (np.random.default_rng(0).random(len(q) - 1) < 0.5).astype(float),
+    }
+    return widgets.trading_costs_explorer(q, positions, cost=0.001)
+
+
+def _credit_assignment() -> Any:
+    # Chapter 7 draws one 6-token text with a trained critic's values; the update's cost does
+    # not depend on the numbers, so fixed ones of the same size stand in for the training run.
+    values = np.array([0.86, 0.9, 0.9, 0.76, 0.83, 0.82])
+    rewards = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.8])
+    labels = ("d", "e", "a", "b", "c", "EOS")
+    credit = widgets.CreditAssignment(labels, rewards, values, np.full(6, -2.6), 2)
+    return widgets.credit_assignment_explorer(credit, lam=0.95)
+
+
 REGISTRY: list[tuple[str, Callable[[], Any]]] = [
     ("discount_explorer", _discount),  # chapter 0
     ("pg_estimates_explorer", _pg_estimates),  # chapter 1
@@ -124,6 +159,9 @@ REGISTRY: list[tuple[str, Callable[[], Any]]] = [
     ("gae_weights_explorer", _gae_weights),  # chapter 4
     ("trajectory_advantages_explorer", _trajectory_advantages),  # chapter 4
     ("bias_variance_explorer", _bias_variance),  # chapter 4
+    ("moving_average_explorer", _moving_average),  # chapter 6: n
+    ("trading_costs_explorer", _trading_costs),  # chapter 6: cost
+    ("credit_assignment_explorer", _credit_assignment),  # chapter 7: λ
 ]
 
 

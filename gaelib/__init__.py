@@ -12,15 +12,19 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
+import gymnasium as gym  # noqa: E402
+
 from . import (  # noqa: E402
     advantages,
     agents,
     estimators,
     exercises,
+    lm,
     pg_toy,
     plots,
     policies,
     rollouts,
+    stock,
     widgets,
 )
 from .advantages import (  # noqa: E402
@@ -42,15 +46,21 @@ from .mdp import (  # noqa: E402
 from .plots import save_figure, use_course_style  # noqa: E402
 from .seeding import seed_everything  # noqa: E402
 
+# Chapter 6: gymnasium.make("gaelib/StockTrading-v0", prices=..., window=..., cost=...)
+if "gaelib/StockTrading-v0" not in gym.registry:
+    gym.register("gaelib/StockTrading-v0", entry_point="gaelib.stock:StockTradingEnv")
+
 __version__ = "0.1.0"
 
 __all__ = [
     "advantages",
     "agents",
     "estimators",
+    "lm",
     "pg_toy",
     "policies",
     "rollouts",
+    "stock",
     "compute_gae",
     "discounted_returns",
     "exercises",

@@ -230,7 +230,8 @@ def ppo(
     vf_coef: float = 0.5,
     ent_coef: float = 0.0,
     max_grad_norm: float = 0.5,
-    hidden: int = 64,
+    hidden: int | tuple[int, ...] = (64, 64),
+    orthogonal_init: bool = True,
     progress: bool = False,
     stop_at: float | None = None,
     callback: Callable[[int, int, MLPPolicy], bool | None] | None = None,
@@ -253,7 +254,9 @@ def ppo(
        :math:`(V - G^\lambda)^2`; minus ``ent_coef`` × entropy; one Adam for both networks.
 
     ``lr_decay`` anneals the learning rate (and the clip range) linearly to 0, as in
-    rl-baselines3-zoo's CartPole settings (which are this function's defaults). ``stop_at``
+    rl-baselines3-zoo's CartPole settings (which are this function's defaults, with
+    Stable-Baselines3's network: two tanh layers of 64 for the policy and for the critic,
+    orthogonal initialisation, Adam with ε = 1e-5). ``stop_at``
     ends training once the mean of the last 20 finished episodes reaches it;
     ``callback(iteration, env_steps, policy)`` runs after every update and stops training by
     returning True; ``on_iteration(env_steps, mean_return)`` reports progress (live plots),
@@ -275,10 +278,10 @@ def ppo(
     envs = make_vector_env(env_id, num_envs)
     collector = RolloutCollector(envs, seed=seed)
     obs_dim = int(np.prod(envs.single_observation_space.shape))
-    policy = MLPPolicy(obs_dim, int(envs.single_action_space.n), hidden)
-    value = ValueNet(obs_dim, hidden)
+    policy = MLPPolicy(obs_dim, int(envs.single_action_space.n), hidden, orthogonal=orthogonal_init)
+    value = ValueNet(obs_dim, hidden, orthogonal=orthogonal_init)
     params = [*policy.parameters(), *value.parameters()]
-    opt = torch.optim.Adam(params, lr=lr)
+    opt = torch.optim.Adam(params, lr=lr, eps=1e-5, fused=True)
     iterations = max(1, total_steps // (num_envs * n_steps))
     it_mean, it_steps = [], []
     start = time.perf_counter()
@@ -315,8 +318,8 @@ def ppo(
                 a_mb = adv_t[idx]
                 if len(idx) > 1:
                     a_mb = (a_mb - a_mb.mean()) / (a_mb.std() + 1e-8)
-                dist = policy.dist(obs[idx])
-                logp = dist.log_prob(act[idx])
+                log_probs = policy(obs[idx]).log_softmax(-1)  # [B, A]; cheaper than Categorical
+                logp = log_probs.gather(1, act[idx, None]).squeeze(1)
                 if eps is None:
                     pg_loss = -(logp * a_mb).mean()
                 else:
@@ -324,10 +327,13 @@ def ppo(
                     clipped = torch.clamp(ratio, 1 - eps, 1 + eps)
                     pg_loss = -torch.min(ratio * a_mb, clipped * a_mb).mean()
                 v_loss = ((value(obs[idx]) - ret_t[idx]) ** 2).mean()
-                loss = pg_loss + vf_coef * v_loss - ent_coef * dist.entropy().mean()
+                loss = pg_loss + vf_coef * v_loss
+                if ent_coef > 0:
+                    entropy = -(log_probs.exp() * log_probs).sum(-1).mean()
+                    loss = loss - ent_coef * entropy
                 opt.zero_grad()
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+                torch.nn.utils.clip_grad_norm_(params, max_grad_norm, foreach=True)
                 opt.step()
         recent = collector.episode_returns[-20:]
         it_mean.append(float(np.mean(recent)) if recent else float("nan"))

@@ -94,8 +94,34 @@ def softmax_linear_score(theta: np.ndarray, features: np.ndarray, action) -> np.
     return taken - expected
 
 
-def _mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(n_in, hidden), nn.Tanh(), nn.Linear(hidden, n_out))
+def _hidden_sizes(hidden) -> tuple[int, ...]:
+    sizes = (hidden,) if isinstance(hidden, int) and not isinstance(hidden, bool) else hidden
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        sizes = None
+    if not sizes or not all(
+        isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in sizes
+    ):
+        raise ValueError(f"hidden must be a positive int or a tuple of them, got {hidden!r}")
+    return sizes
+
+
+def _mlp(n_in: int, hidden, n_out: int, *, orthogonal: bool, out_gain: float) -> nn.Sequential:
+    """tanh MLP. ``orthogonal``: orthogonal weights (gain √2 hidden, ``out_gain`` output), zero
+    biases — the initialisation Stable-Baselines3 uses for PPO."""
+    layers, n = [], n_in
+    for h in _hidden_sizes(hidden):
+        layers += [nn.Linear(n, h), nn.Tanh()]
+        n = h
+    layers.append(nn.Linear(n, n_out))
+    net = nn.Sequential(*layers)
+    if orthogonal:
+        linears = [m for m in net if isinstance(m, nn.Linear)]
+        for i, lin in enumerate(linears):
+            nn.init.orthogonal_(lin.weight, gain=out_gain if i == len(linears) - 1 else 2**0.5)
+            nn.init.zeros_(lin.bias)
+    return net
 
 
 class MLPPolicy(nn.Module):
@@ -103,42 +129,47 @@ class MLPPolicy(nn.Module):
 
     :math:`\pi_\theta(\cdot \mid s) = \mathrm{softmax}(\mathrm{MLP}_\theta(s))`.
 
-    One hidden tanh layer. ``forward`` returns logits; :meth:`dist` a
-    ``torch.distributions.Categorical``; :meth:`act` samples actions for a batch of NumPy
-    observations without building a torch graph.
+    tanh hidden layers of sizes ``hidden`` (an int: one layer). ``forward`` returns logits;
+    :meth:`dist` a ``torch.distributions.Categorical``; :meth:`act` samples actions for a batch
+    of NumPy observations without building a torch graph. ``orthogonal=True`` initialises as
+    Stable-Baselines3 does (output gain 0.01: a near-uniform initial policy).
     """
 
-    def __init__(self, obs_dim: int, n_actions: int, hidden: int = 32):
+    def __init__(self, obs_dim: int, n_actions: int, hidden=32, *, orthogonal: bool = False):
         super().__init__()
         self.obs_dim = check_positive_int("obs_dim", obs_dim)
         self.n_actions = check_positive_int("n_actions", n_actions)
-        self.net = _mlp(obs_dim, check_positive_int("hidden", hidden), n_actions)
+        self.net = _mlp(obs_dim, hidden, n_actions, orthogonal=orthogonal, out_gain=0.01)
+        self._linears = [m for m in self.net if isinstance(m, nn.Linear)]
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.net(obs)
 
     def dist(self, obs: torch.Tensor) -> torch.distributions.Categorical:
-        return torch.distributions.Categorical(logits=self.net(obs))
+        return torch.distributions.Categorical(logits=self(obs), validate_args=False)
 
-    def _numpy_weights(self) -> tuple[np.ndarray, ...]:
+    def _numpy_weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """NumPy views of the weights. ``.detach().numpy()`` shares memory with the parameters,
         and optimisers update them in place, so the views always hold the current weights;
         they are rebuilt only if a parameter's storage is replaced."""
-        params = (self.net[0].weight, self.net[0].bias, self.net[2].weight, self.net[2].bias)
-        key = tuple(p.data_ptr() for p in params)
+        key = tuple(p.data_ptr() for lin in self._linears for p in (lin.weight, lin.bias))
         if getattr(self, "_np_key", None) != key:
-            self._np_views = tuple(p.detach().numpy() for p in params)
+            self._np_views = [
+                (lin.weight.detach().numpy(), lin.bias.detach().numpy()) for lin in self._linears
+            ]
             self._np_key = key
         return self._np_views
 
     def probs_numpy(self, obs: np.ndarray) -> np.ndarray:
         """Action probabilities ``[N, A]`` for observations ``[N, obs_dim]``, in NumPy."""
-        obs = np.asarray(obs, dtype=np.float32)
-        if obs.ndim != 2 or obs.shape[1] != self.obs_dim:
-            raise ValueError(f"obs must have shape [N, {self.obs_dim}], got {obs.shape}")
-        w1, b1, w2, b2 = self._numpy_weights()
-        h = np.tanh(obs @ w1.T + b1)
-        logits = h @ w2.T + b2
+        h = np.asarray(obs, dtype=np.float32)
+        if h.ndim != 2 or h.shape[1] != self.obs_dim:
+            raise ValueError(f"obs must have shape [N, {self.obs_dim}], got {h.shape}")
+        layers = self._numpy_weights()
+        for w, b in layers[:-1]:
+            h = np.tanh(h @ w.T + b)
+        w, b = layers[-1]
+        logits = h @ w.T + b
         logits = logits - logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)
@@ -153,10 +184,10 @@ class MLPPolicy(nn.Module):
 class ValueNet(nn.Module):
     r"""Chapters 1–5: a state-value network :math:`V_\phi(s)`; ``forward`` returns ``[N]``."""
 
-    def __init__(self, obs_dim: int, hidden: int = 32):
+    def __init__(self, obs_dim: int, hidden=32, *, orthogonal: bool = False):
         super().__init__()
         self.obs_dim = check_positive_int("obs_dim", obs_dim)
-        self.net = _mlp(obs_dim, check_positive_int("hidden", hidden), 1)
+        self.net = _mlp(obs_dim, hidden, 1, orthogonal=orthogonal, out_gain=1.0)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.net(obs).squeeze(-1)

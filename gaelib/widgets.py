@@ -105,3 +105,11 @@ from .widgets_ac import *  # noqa: E402, F403
 from .widgets_ac import __all__ as _ac_all  # noqa: E402
 
 __all__ += _ac_all
+from .widgets_stock import *  # noqa: E402, F403
+from .widgets_stock import __all__ as _stock_all  # noqa: E402
+
+__all__ += _stock_all
+from .widgets_lm import *  # noqa: E402, F403
+from .widgets_lm import __all__ as _lm_all  # noqa: E402
+
+__all__ += _lm_all

@@ -476,6 +476,9 @@ def test_gae_lambda_slider_redraws(page: Page, lab: Lab, tmp_path: Path) -> None
         assert lam_slider.count() == 1, "the GAE-weights explorer should have one λ slider"
         handle = lam_slider.locator(".noUi-handle").first
         readout = lam_slider.locator(".widget-readout")
+        deadline = time.monotonic() + REDRAW_TIMEOUT_S
+        while readout.inner_text().strip() == "" and time.monotonic() < deadline:
+            time.sleep(0.05)  # the readout is filled in once the view has rendered
         assert readout.inner_text().strip() == "0.95"
         before_src = output_image_src(interact)
         handle.focus()

@@ -1,0 +1,281 @@
+"""Chapter 7 library: per-token rewards and advantages of padded batches, GRPO, the toy task,
+the credit-assignment figure, and a short seeded learning test."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from gaelib import compute_gae, lm, widgets  # noqa: E402
+from gaelib.lm import EOS, PAD  # noqa: E402
+
+
+def padded_batch(seed: int = 0, B: int = 7, L: int = 6):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, L + 1, B)
+    lengths[0] = L  # one row fills the whole length
+    return rng, lengths, rng.normal(size=B), rng.normal(size=(B, L)), rng.normal(size=(B, L))
+
+
+# ------------------------------------------------------------------- token_rewards
+
+
+def test_score_on_last_real_token_not_first_pad():
+    scores = np.array([1.0, 2.0, 3.0])
+    r = lm.token_rewards(scores, [2, 4, 1], max_len=4)
+    want = np.zeros((3, 4))
+    want[0, 1], want[1, 3], want[2, 0] = 1.0, 2.0, 3.0
+    np.testing.assert_array_equal(r, want)
+
+
+def test_rewards_zero_on_padding_and_kl_shaped():
+    _, lengths, scores, kl, _ = padded_batch()
+    kl_garbage = kl.copy()
+    mask = lm.token_mask(lengths, 6)
+    kl_garbage[~mask] = 1e6  # whatever sits on padding is ignored
+    r = lm.token_rewards(scores, lengths, kl_garbage, beta=0.1)
+    assert np.all(r[~mask] == 0.0)
+    for b, n in enumerate(lengths):
+        want = -0.1 * kl[b, :n]
+        want[n - 1] += scores[b]
+        np.testing.assert_allclose(r[b, :n], want)
+
+
+def test_rewards_torch_in_torch_out():
+    r = lm.token_rewards(torch.tensor([1.0, 0.5]), torch.tensor([1, 3]), torch.ones(2, 3), beta=0.5)
+    assert isinstance(r, torch.Tensor) and r.shape == (2, 3)
+    np.testing.assert_allclose(r.numpy(), [[0.5, 0, 0], [-0.5, -0.5, 0.0]])
+
+
+# --------------------------------------------------------------- token_advantages
+
+
+def literal_gae(r, v, boot, gamma, lam):
+    """The GAE sum written out term by term for one unpadded sequence (not the recursion)."""
+    n = len(r)
+    nxt = np.append(v[1:], boot)
+    delta = r + gamma * nxt - v
+    return np.array(
+        [sum((gamma * lam) ** k * delta[t + k] for k in range(n - t)) for t in range(n)]
+    )
+
+
+@pytest.mark.parametrize("gamma,lam", [(1.0, 0.95), (1.0, 0.0), (1.0, 1.0), (0.9, 0.7)])
+def test_advantages_match_compute_gae_one_sequence_at_a_time(gamma, lam):
+    _, lengths, scores, kl, values = padded_batch(seed=1)
+    r = lm.token_rewards(scores, lengths, kl, beta=0.2)
+    adv, ret = lm.token_advantages(r, values, lengths, gamma=gamma, lam=lam)
+    for b, n in enumerate(lengths):
+        term = np.zeros(n, bool)
+        term[-1] = True  # EOS: terminated, no bootstrap after it
+        nv = np.append(values[b, 1:n], 123.0)  # ignored because terminated
+        want = compute_gae(r[b, :n], values[b, :n], nv, term, gamma=gamma, lam=lam)
+        np.testing.assert_allclose(adv[b, :n], want, atol=1e-12)
+        np.testing.assert_allclose(
+            adv[b, :n], literal_gae(r[b, :n], values[b, :n], 0.0, gamma, lam)
+        )
+        np.testing.assert_allclose(ret[b, :n], want + values[b, :n], atol=1e-12)
+        assert np.all(adv[b, n:] == 0.0) and np.all(ret[b, n:] == 0.0)
+
+
+def test_truncated_sequences_bootstrap_from_the_critic():
+    _, lengths, scores, kl, values = padded_batch(seed=2)
+    truncated = np.zeros(len(lengths), bool)
+    truncated[0] = True  # the full-length row was cut, its text goes on
+    truncated[3] = True
+    boot = np.arange(len(lengths)) - 2.5
+    r = lm.token_rewards(scores, lengths, kl, beta=0.1)
+    adv, _ = lm.token_advantages(
+        r, values, lengths, lam=0.9, truncated=truncated, bootstrap_values=boot
+    )
+    for b, n in enumerate(lengths):
+        flag = np.zeros(n, bool)
+        flag[-1] = True
+        nv = np.append(values[b, 1:n], boot[b])
+        kw = (
+            {"truncated": flag, "terminated": np.zeros(n, bool)}
+            if truncated[b]
+            else {"terminated": flag}
+        )
+        want = compute_gae(r[b, :n], values[b, :n], nv, gamma=1.0, lam=0.9, **kw)
+        np.testing.assert_allclose(adv[b, :n], want, atol=1e-12)
+        oracle = literal_gae(r[b, :n], values[b, :n], boot[b] if truncated[b] else 0.0, 1.0, 0.9)
+        np.testing.assert_allclose(adv[b, :n], oracle, atol=1e-12)
+    assert not np.allclose(adv[3], lm.token_advantages(r, values, lengths, lam=0.9)[0][3])
+
+
+def test_advantages_zero_on_padding_whatever_values_hold_there():
+    _, lengths, scores, _, values = padded_batch(seed=3)
+    mask = lm.token_mask(lengths, 6)
+    garbage = values.copy()
+    garbage[~mask] = 1e3
+    r = lm.token_rewards(scores, lengths, max_len=6)
+    a1, _ = lm.token_advantages(r, values, lengths)
+    a2, _ = lm.token_advantages(r, garbage, lengths)
+    np.testing.assert_array_equal(a1, a2)
+    assert np.all(a1[~mask] == 0.0)
+
+
+def test_advantages_torch_detached():
+    v = torch.randn(2, 3, requires_grad=True)
+    adv, ret = lm.token_advantages(torch.zeros(2, 3), v, torch.tensor([3, 2]))
+    assert isinstance(adv, torch.Tensor) and not adv.requires_grad and not ret.requires_grad
+
+
+# ----------------------------------------------------- group-relative advantages
+
+
+def test_group_relative_advantages_properties():
+    rng = np.random.default_rng(4)
+    scores = rng.normal(size=12)
+    scores[4:8] = 0.3  # a constant group
+    lengths = rng.integers(1, 7, 12)
+    a = lm.group_relative_advantages(scores, 4, lengths, max_len=6)
+    seq = lm.group_relative_advantages(scores, 4)
+    assert np.all(np.isfinite(a))
+    np.testing.assert_array_equal(seq[4:8], 0.0)  # constant group → zeros, not NaN
+    np.testing.assert_allclose(seq.reshape(3, 4).mean(1), 0.0, atol=1e-12)  # zero mean
+    for b in range(12):
+        np.testing.assert_array_equal(a[b, : lengths[b]], seq[b])  # same value on every token
+        assert np.all(a[b, lengths[b] :] == 0.0)  # zero on padding
+    g = scores[:4]
+    np.testing.assert_allclose(seq[:4], (g - g.mean()) / (g.std() + 1e-4))
+    # unit std within a non-constant group (up to ε)
+    np.testing.assert_allclose(seq[:4].std(), 1.0, rtol=1e-3)
+
+
+def test_group_advantages_do_not_depend_on_other_groups():
+    s = np.array([0.0, 1.0, 100.0, 300.0])
+    np.testing.assert_allclose(lm.group_relative_advantages(s, 2), [-1, 1, -1, 1], atol=1e-3)
+
+
+# ------------------------------------------------------------------ validation
+
+
+@pytest.mark.parametrize(
+    "call,name",
+    [
+        (lambda: lm.token_rewards([1.0, 2.0], [1, 5], np.zeros((2, 4))), "lengths"),
+        (lambda: lm.token_rewards([1.0, 2.0], [0, 2], np.zeros((2, 4))), "lengths"),
+        (lambda: lm.token_rewards([1.0, 2.0], [1, 2, 3], np.zeros((2, 4))), "lengths"),
+        (lambda: lm.token_rewards([1.0, 2.0], [1.5, 2], np.zeros((2, 4))), "lengths"),
+        (lambda: lm.token_rewards([1.0, np.nan], [1, 2], np.zeros((2, 4))), "scores"),
+        (lambda: lm.token_rewards([[1.0, 2.0]], [1, 2], np.zeros((2, 4))), "scores"),
+        (lambda: lm.token_rewards([1.0, 2.0], [1, 2], np.zeros((3, 4))), "kl"),
+        (lambda: lm.token_rewards([1.0, 2.0], [1, 2], np.zeros(4)), "kl"),
+        (lambda: lm.token_rewards([1.0, 2.0], [1, 2], np.zeros((2, 4)), beta=-1), "beta"),
+        (lambda: lm.token_advantages(np.zeros((2, 3)), np.zeros((2, 4)), [1, 2]), "values"),
+        (lambda: lm.token_advantages(np.zeros((2, 3)), np.zeros((2, 3)), [1, 2], lam=2), "lam"),
+        (
+            lambda: lm.token_advantages(np.zeros((2, 3)), np.zeros((2, 3)), [1, 2], gamma=-1),
+            "gamma",
+        ),
+        (
+            lambda: lm.token_advantages(
+                np.zeros((2, 3)), np.zeros((2, 3)), [1, 2], truncated=[1, 0]
+            ),
+            "bootstrap_values",
+        ),
+        (
+            lambda: lm.token_advantages(
+                np.zeros((2, 3)), np.zeros((2, 3)), [1, 2], truncated=[2, 0]
+            ),
+            "truncated",
+        ),
+        (lambda: lm.group_relative_advantages([1.0, 2.0, 3.0], 2), "group_size"),
+        (lambda: lm.group_relative_advantages([1.0, 2.0], 1), "group_size"),
+        (lambda: lm.group_relative_advantages([1.0, 2.0], 2, eps=0.0), "eps"),
+        (lambda: lm.group_relative_advantages([1.0, np.inf], 2), "scores"),
+        (lambda: lm.token_mask([1, 2], 0), "max_len"),
+        (lambda: lm.train_lm("a2c", None, lm.CountingTask()), "method"),
+    ],
+)
+def test_value_errors_name_the_argument(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+# ------------------------------------------------------------------- the toy task
+
+
+def test_sequence_lengths_and_task_score():
+    task = lm.CountingTask()
+    c = 4  # the letter 'c'
+    perfect = task.perfect(c)
+    assert task.decode(c, perfect) == "c|defab."
+    L = task.max_len
+    rows = np.full((4, L), PAD)
+    rows[0, : len(perfect)] = perfect
+    wrong = perfect.copy()
+    wrong[2] = task.next_letter(wrong[2])  # one wrong letter, the count continues from it
+    for i in (3, 4):
+        wrong[i] = task.next_letter(wrong[i - 1])
+    rows[1, : len(wrong)] = wrong
+    rows[2, :2] = [task.next_letter(c), EOS]  # 1 letter: 4 too short
+    rows[3] = 2 + (np.arange(L) + 3) % 6  # 8 correct letters, no EOS: cut at max_len
+    np.testing.assert_array_equal(lm.sequence_lengths(rows), [6, 6, 2, L])
+    np.testing.assert_allclose(
+        task.score(np.full(4, c), rows), [1.0, 0.8, (1 - 8) / 5, (8 - 6) / 5]
+    )
+    p, t = task.noisy_corpus(50, np.random.default_rng(0))
+    n = lm.sequence_lengths(t)
+    assert np.all((n >= 4) & (n <= 8)) and np.all(t[np.arange(50), n - 1] == EOS)
+
+
+# ------------------------------------------------------------ the credit figure
+
+
+def credit():
+    return widgets.CreditAssignment(
+        ("d", "e", "a", "b", "c", "EOS"),
+        np.array([0.0, 0, 0, 0, 0, 0.8]),
+        np.array([0.86, 0.9, 0.9, 0.76, 0.83, 0.82]),
+        np.full(6, -2.6),
+        2,
+    )
+
+
+def test_credit_figure_draws_the_gae_advantages():
+    c = credit()
+    fig = widgets.credit_assignment_figure(c, 0.0)
+    heights = [p.get_height() for p in fig.axes[0].patches]
+    want = np.append(np.diff(c.values), 0.8 - c.values[-1])  # λ=0: δ_t, γ=1
+    np.testing.assert_allclose(heights, want, atol=1e-12)
+    assert "wrong token" in fig.axes[0].get_title()
+    np.testing.assert_allclose([p.get_height() for p in fig.axes[1].patches], -2.6)
+    plt.close(fig)
+    fig = widgets.credit_assignment_grid(c)
+    assert len(fig.axes) == 5
+    plt.close(fig)
+    with pytest.raises(ValueError, match="lam"):
+        widgets.credit_assignment_figure(c, 1.5)
+
+
+def test_credit_explorer_redraws():
+    pytest.importorskip("ipywidgets")
+    ex = widgets.credit_assignment_explorer(credit(), lam=0.95)
+    slider = ex.kwargs_widgets[0]
+    slider.value = 0.0
+    slider.value = 1.0
+    with pytest.raises(ValueError, match="lam"):
+        widgets.credit_assignment_explorer(credit(), lam=0.3)
+
+
+# --------------------------------------------------------------- learning test
+
+
+def test_ppo_gae_and_grpo_each_clearly_improve_the_mean_score():
+    task = lm.CountingTask()
+    ref = lm.pretrain_reference(task, seed=0, steps=100)
+    before, _ = lm.evaluate_score(ref, task, n=1024, seed=5)
+    for method in ("ppo", "grpo"):
+        h = lm.train_lm(method, ref, task, seed=0, iterations=25)
+        after, _ = lm.evaluate_score(h.policy, task, n=1024, seed=5)
+        assert after > before + 0.3, (method, before, after)
+        assert np.all(np.isfinite(h.kl)) and h.sequences[-1] == 25 * 64
