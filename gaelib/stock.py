@@ -32,7 +32,7 @@ import gymnasium as gym
 import numpy as np
 
 from ._validate import check_positive_int, check_unit_interval
-from .advantages import discounted_returns
+from .advantages import compute_gae, discounted_returns
 from .policies import softmax_linear_probs, softmax_linear_score
 
 __all__ = [
@@ -491,9 +491,11 @@ def train_trading_policy(
     lr: float = 0.05,
     gamma: float = 0.9,
     baseline: bool = True,
+    lam: float | None = None,
     seed: int = 0,
 ) -> TrainResult:
-    r"""Chapter 6: REINFORCE (chapter 1) for the softmax-linear :class:`TradingPolicy`.
+    r"""Chapter 6: REINFORCE (chapter 1) for the softmax-linear :class:`TradingPolicy` — or,
+    with ``lam``, the GAE actor-critic of chapter 5 with the same policy and critic.
 
     Each iteration plays ``episodes`` episodes of ``horizon`` days, each starting flat at a
     random day with its whole episode inside ``train_range = (lo, hi)`` (prices ``lo … hi``),
@@ -506,6 +508,12 @@ def train_trading_policy(
     with the analytic score :func:`~gaelib.policies.softmax_linear_score`, the discounted
     reward-to-go :math:`G_t` and, with ``baseline``, a linear value baseline :math:`b`
     (features φ(s) and the days left) refitted by least squares after each use. Steps by Adam.
+
+    With ``lam`` the weight of the score is instead the GAE advantage
+    :math:`\hat A^{GAE(\gamma,\lambda)}_t` (:func:`~gaelib.advantages.compute_gae`) of that
+    linear critic — the episode's last day terminates the finite-horizon task, whose state
+    includes the days left — and the critic is refitted to the λ-returns
+    :math:`\hat A_t + V(s_t)`. ``lam=1`` gives back REINFORCE with the baseline.
     """
     p = check_prices(prices)
     x = np.asarray(x, dtype=np.float64)
@@ -515,6 +523,8 @@ def train_trading_policy(
     if not (0 <= lo and hi < len(p) and hi - lo > horizon):
         raise ValueError(f"train_range must hold more than horizon={horizon} moves, got {lo, hi}")
     gamma = check_unit_interval("gamma", gamma)
+    if lam is not None:
+        lam = check_unit_interval("lam", lam)
     rng = np.random.default_rng(seed)
     seg = x[lo : hi + 1]
     policy = TradingPolicy(np.zeros(3 * (x.shape[1] + 2)), seg.mean(0), seg.std(0) + 1e-12)
@@ -538,10 +548,17 @@ def train_trading_policy(
             ],
             axis=2,
         )
-        adv = G - phi @ w if baseline else G
-        if baseline:
+        if lam is None:
+            adv = G - phi @ w if baseline else G
+            target = G
+        else:
+            values = phi @ w
+            next_values = np.concatenate([values[1:], np.zeros((1, episodes))])
+            adv = compute_gae(ro.rewards, values, next_values, done, gamma=gamma, lam=lam)
+            target = adv + values
+        if baseline or lam is not None:
             A = phi.reshape(-1, len(w))
-            w = np.linalg.solve(A.T @ A + 1e-3 * np.eye(len(w)), A.T @ G.ravel())
+            w = np.linalg.solve(A.T @ A + 1e-3 * np.eye(len(w)), A.T @ target.ravel())
         score = softmax_linear_score(policy.theta, ro.features, ro.actions)
         grad = np.einsum("hn,hnd->d", adv, score) / episodes
         m = 0.9 * m + 0.1 * grad
@@ -558,6 +575,7 @@ def train_trading_policy(
         "lr": lr,
         "gamma": gamma,
         "baseline": baseline,
+        "lam": lam,
         "seed": seed,
     }
     return TrainResult(policy, np.asarray(history), config)

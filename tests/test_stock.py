@@ -360,3 +360,16 @@ def test_explorer_frames_differ():
     assert trades["buy and hold"] == 1 and trades["momentum"] > 2
     gap = np.log(curves0["momentum"][-1] / curves1["momentum"][-1])
     assert math.isclose(gap, 0.02 * trades["momentum"], rel_tol=1e-9)
+
+
+def test_gae_actor_critic_with_lambda_one_is_reinforce_with_baseline():
+    s = stock.synthetic_prices(400, seed=3, drift=0.002)
+    x = stock.market_features(s.prices, 10, 20)
+    kw = dict(train_range=(10, 300), cost=0.001, iterations=5, episodes=8, seed=1)
+    a = stock.train_trading_policy(s.prices, x, **kw)
+    b = stock.train_trading_policy(s.prices, x, lam=1.0, **kw)
+    np.testing.assert_allclose(a.policy.theta, b.policy.theta, atol=1e-10)
+    c = stock.train_trading_policy(s.prices, x, lam=0.5, **kw)
+    assert not np.allclose(c.policy.theta, a.policy.theta)
+    with pytest.raises(ValueError, match="lam"):
+        stock.train_trading_policy(s.prices, x, lam=1.5, **kw)
