@@ -6,7 +6,10 @@ lin_0.2, ent_coef 0, 1e5 steps; SB3's defaults for the rest: vf_coef 0.5, max_gr
 advantages normalised per minibatch) — these are also ``gaelib.agents.ppo``'s defaults.
 
 Runs alternate (gaelib seed 0, SB3 seed 0, gaelib seed 1, …), each in a fresh Python process
-with ``torch.set_num_threads(1)``. Every ``--eval-every`` updates (8 updates = 2048 environment
+with ``torch.set_num_threads(1)`` and NumPy's BLAS on one thread (``OPENBLAS_NUM_THREADS=1``).
+gaelib's update takes the same step as autograd on ``gaelib.agents.ppo_loss`` with the gradient
+written out in NumPy (``gaelib.backprop``; ``--backend torch`` uses autograd instead).
+Every ``--eval-every`` updates (8 updates = 2048 environment
 steps by default) both are evaluated the same way: :func:`gaelib.agents.evaluate` — 10 episodes,
 greedy actions, the same evaluation seeds for both libraries (SB3's greedy action is
 ``model.predict(obs, deterministic=True)``, on its own evaluation env). Evaluation time is
@@ -24,7 +27,8 @@ Differences that remain (printed with the results):
   same-step autoreset); gaelib steps CartPole's NumPy-vectorised ``gymnasium`` env (next-step
   autoreset, the reset steps masked out and not counted as environment steps).
 
-Run: ``.venv/bin/python benchmarks/cartpole_vs_sb3.py [--seeds 5] [--eval-every 8]``
+Run: ``.venv/bin/python benchmarks/cartpole_vs_sb3.py [--seeds 5] [--eval-every 8]
+[--backend numpy|torch]``
 (needs ``pip install -r benchmarks/requirements.txt``). The last line is
 ``wall-time ratio gaelib/SB3 to 475: X.XX`` (ratio of the two libraries' MEDIAN wall times).
 """
@@ -94,7 +98,7 @@ class Tracker:
         return None  # never stop early: total wall time and the profile cover the whole run
 
 
-def run_gaelib(seed: int, every: int) -> dict:
+def run_gaelib(seed: int, every: int, backend: str) -> dict:
     import torch
 
     torch.set_num_threads(1)
@@ -131,6 +135,7 @@ def run_gaelib(seed: int, every: int) -> dict:
         hidden=(64, 64),
         orthogonal_init=True,
         callback=tracker,
+        backend=backend,
     )
     total = tracker.train_time()
     return {
@@ -236,15 +241,19 @@ def run_sb3(seed: int, every: int, arch: str) -> dict:
     }
 
 
-def worker(lib: str, seed: int, every: int, arch: str) -> None:
-    out = run_gaelib(seed, every) if lib == "gaelib" else run_sb3(seed, every, arch)
+def worker(lib: str, seed: int, every: int, arch: str, backend: str) -> None:
+    out = run_gaelib(seed, every, backend) if lib == "gaelib" else run_sb3(seed, every, arch)
     print("RESULT " + json.dumps(out))
 
 
-def run_in_subprocess(lib: str, seed: int, every: int, arch: str) -> dict:
+ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def run_in_subprocess(lib: str, seed: int, every: int, arch: str, backend: str) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib, "--seed", str(seed)]
-    cmd += ["--eval-every", str(every), "--sb3-arch", arch]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    cmd += ["--eval-every", str(every), "--sb3-arch", arch, "--backend", backend]
+    env = {**os.environ, **ONE_THREAD}  # NumPy's BLAS on one thread too, for both libraries
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode or not lines:
         raise RuntimeError(f"{lib} seed {seed} failed:\n{proc.stdout}\n{proc.stderr}")
@@ -265,11 +274,17 @@ def main(argv: list[str] | None = None) -> int:
         default="zoo",
         help="SB3 network: the zoo's default MlpPolicy (2×64) or gaelib's one hidden layer of 64",
     )
+    parser.add_argument(
+        "--backend",
+        choices=("numpy", "torch"),
+        default="numpy",
+        help="gaelib's update: the hand-written NumPy gradient (default) or torch autograd",
+    )
     parser.add_argument("--worker", choices=("gaelib", "sb3"), help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(args.worker, args.seed, args.eval_every, args.sb3_arch)
+        worker(args.worker, args.seed, args.eval_every, args.sb3_arch, args.backend)
         return 0
     if args.seeds < 1 or args.eval_every < 1:
         parser.error("--seeds and --eval-every must be >= 1")
@@ -281,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"CartPole-v1 PPO, gaelib vs Stable-Baselines3 {stable_baselines3.__version__} — "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, torch {torch.__version__}, "
-        "1 torch thread, one fresh process per run, runs alternating"
+        "1 torch thread and 1 BLAS thread, one fresh process per run, runs alternating"
     )
     print(
         "settings (rl-baselines3-zoo ppo.yml, CartPole-v1): "
@@ -297,7 +312,12 @@ def main(argv: list[str] | None = None) -> int:
     same = "the same" if args.sb3_arch == "zoo" else "DIFFERENT"
     print(
         f"networks ({same}): SB3 pi and vf MLPs {sb3_net}, orthogonal init, Adam eps 1e-5; "
-        "gaelib pi and vf MLPs 2×64 tanh, orthogonal init, Adam eps 1e-5"
+        "gaelib pi and vf MLPs 2×64 tanh, orthogonal init, Adam eps 1e-5; gaelib's update: "
+        + (
+            "gradient written out in NumPy (gaelib.backprop), checked against autograd"
+            if args.backend == "numpy"
+            else "torch autograd + torch.optim.Adam"
+        )
     )
     print(
         "env steps: SB3 counts every step of its DummyVecEnv (same-step autoreset); gaelib "
@@ -309,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     t_all = time.perf_counter()
     for seed in range(args.seeds):
         for lib in ("gaelib", "sb3"):
-            r = run_in_subprocess(lib, seed, args.eval_every, args.sb3_arch)
+            r = run_in_subprocess(lib, seed, args.eval_every, args.sb3_arch, args.backend)
             r["seed"] = seed
             results[lib].append(r)
             first = r["first"]

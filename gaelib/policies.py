@@ -124,7 +124,36 @@ def _mlp(n_in: int, hidden, n_out: int, *, orthogonal: bool, out_gain: float) ->
     return net
 
 
-class MLPPolicy(nn.Module):
+class _NumpyForward:
+    """A NumPy forward pass for tanh MLPs (acting and evaluating without torch overhead)."""
+
+    def _numpy_weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """NumPy views of the weights. ``.detach().numpy()`` shares memory with the parameters,
+        and optimisers update them in place, so the views always hold the current weights;
+        they are rebuilt only if a parameter's storage is replaced."""
+        key = tuple(p.data_ptr() for lin in self._linear_layers() for p in (lin.weight, lin.bias))
+        if getattr(self, "_np_key", None) != key:
+            self._np_views = [
+                (lin.weight.detach().numpy(), lin.bias.detach().numpy())
+                for lin in self._linear_layers()
+            ]
+            self._np_key = key
+        return self._np_views
+
+    def _linear_layers(self) -> list[nn.Linear]:
+        if "_linears" not in self.__dict__:  # a plain attribute, not a registered submodule
+            self.__dict__["_linears"] = [m for m in self.net if isinstance(m, nn.Linear)]
+        return self.__dict__["_linears"]
+
+    def _forward_numpy(self, h: np.ndarray) -> np.ndarray:
+        layers = self._numpy_weights()
+        for w, b in layers[:-1]:
+            h = np.tanh(h @ w.T + b)
+        w, b = layers[-1]
+        return h @ w.T + b
+
+
+class MLPPolicy(_NumpyForward, nn.Module):
     r"""Chapter 1: a categorical policy.
 
     :math:`\pi_\theta(\cdot \mid s) = \mathrm{softmax}(\mathrm{MLP}_\theta(s))`.
@@ -140,7 +169,6 @@ class MLPPolicy(nn.Module):
         self.obs_dim = check_positive_int("obs_dim", obs_dim)
         self.n_actions = check_positive_int("n_actions", n_actions)
         self.net = _mlp(obs_dim, hidden, n_actions, orthogonal=orthogonal, out_gain=0.01)
-        self._linears = [m for m in self.net if isinstance(m, nn.Linear)]
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.net(obs)
@@ -148,28 +176,12 @@ class MLPPolicy(nn.Module):
     def dist(self, obs: torch.Tensor) -> torch.distributions.Categorical:
         return torch.distributions.Categorical(logits=self(obs), validate_args=False)
 
-    def _numpy_weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """NumPy views of the weights. ``.detach().numpy()`` shares memory with the parameters,
-        and optimisers update them in place, so the views always hold the current weights;
-        they are rebuilt only if a parameter's storage is replaced."""
-        key = tuple(p.data_ptr() for lin in self._linears for p in (lin.weight, lin.bias))
-        if getattr(self, "_np_key", None) != key:
-            self._np_views = [
-                (lin.weight.detach().numpy(), lin.bias.detach().numpy()) for lin in self._linears
-            ]
-            self._np_key = key
-        return self._np_views
-
     def probs_numpy(self, obs: np.ndarray) -> np.ndarray:
         """Action probabilities ``[N, A]`` for observations ``[N, obs_dim]``, in NumPy."""
         h = np.asarray(obs, dtype=np.float32)
         if h.ndim != 2 or h.shape[1] != self.obs_dim:
             raise ValueError(f"obs must have shape [N, {self.obs_dim}], got {h.shape}")
-        layers = self._numpy_weights()
-        for w, b in layers[:-1]:
-            h = np.tanh(h @ w.T + b)
-        w, b = layers[-1]
-        logits = h @ w.T + b
+        logits = self._forward_numpy(h)
         logits = logits - logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)
@@ -181,7 +193,7 @@ class MLPPolicy(nn.Module):
         return np.minimum((p.cumsum(axis=1) < u).sum(axis=1), self.n_actions - 1)
 
 
-class ValueNet(nn.Module):
+class ValueNet(_NumpyForward, nn.Module):
     r"""Chapters 1–5: a state-value network :math:`V_\phi(s)`; ``forward`` returns ``[N]``."""
 
     def __init__(self, obs_dim: int, hidden=32, *, orthogonal: bool = False):
@@ -191,3 +203,10 @@ class ValueNet(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.net(obs).squeeze(-1)
+
+    def values_numpy(self, obs: np.ndarray) -> np.ndarray:
+        """:math:`V_\\phi(s)` ``[N]`` (float32) for observations ``[N, obs_dim]``, in NumPy."""
+        h = np.asarray(obs, dtype=np.float32)
+        if h.ndim != 2 or h.shape[1] != self.obs_dim:
+            raise ValueError(f"obs must have shape [N, {self.obs_dim}], got {h.shape}")
+        return self._forward_numpy(h)[:, 0]

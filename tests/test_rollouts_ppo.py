@@ -238,20 +238,36 @@ class RecordingCollector(RolloutCollector):
 class RecordingPolicy(agents.MLPPolicy):
     calls: list[np.ndarray] = []
 
-    def forward(self, obs):  # every use of the policy network in ppo goes through forward
+    def forward(self, obs):  # every torch-backend use of the policy network goes through here
         RecordingPolicy.calls.append(obs.detach().numpy().copy())
         return super().forward(obs)
 
 
+class RecordingUpdate(agents.NumpyPPOUpdate):
+    calls: list[np.ndarray] = []
+
+    def log_prob(self, obs, actions):
+        RecordingUpdate.calls.append(np.array(obs))
+        return super().log_prob(obs, actions)
+
+    def gradient(self, obs, *args):  # every numpy-backend loss goes through here
+        RecordingUpdate.calls.append(np.array(obs))
+        return super().gradient(obs, *args)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
 @pytest.mark.parametrize("clip", [0.2, None])
-def test_only_valid_steps_reach_the_policy_loss(monkeypatch, clip):
-    RecordingCollector.rollouts, RecordingPolicy.calls = [], []
+def test_only_valid_steps_reach_the_policy_loss(monkeypatch, clip, backend):
+    RecordingCollector.rollouts, RecordingPolicy.calls, RecordingUpdate.calls = [], [], []
     monkeypatch.setattr(agents, "RolloutCollector", RecordingCollector)
     monkeypatch.setattr(agents, "MLPPolicy", RecordingPolicy)
+    monkeypatch.setattr(agents, "NumpyPPOUpdate", RecordingUpdate)
     epochs, mb = 2, 64
     ppo(seed=1, total_steps=2 * 4 * 64, num_envs=4, n_steps=64, epochs=epochs,
-        minibatch_size=mb, clip=clip)  # fmt: skip
-    rollouts, calls = RecordingCollector.rollouts, RecordingPolicy.calls
+        minibatch_size=mb, clip=clip, backend=backend)  # fmt: skip
+    rollouts = RecordingCollector.rollouts
+    calls = RecordingUpdate.calls if backend == "numpy" else RecordingPolicy.calls
+    assert not (RecordingUpdate.calls if backend == "torch" else RecordingPolicy.calls)
     assert len(rollouts) == 2
     for ro in rollouts:  # an untrained policy ends many episodes: resets to mask
         assert (~ro.mask).sum() >= 4
@@ -280,8 +296,9 @@ class FrozenCheckValueNet(agents.ValueNet):
         return any(not torch.equal(now[k], v) for k, v in self.initial.items())
 
 
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
 @pytest.mark.parametrize("clip", [0.2, None])
-def test_advantages_carry_no_gradient_into_the_critic(monkeypatch, clip):
+def test_advantages_carry_no_gradient_into_the_critic(monkeypatch, clip, backend):
     """With vf_coef = 0 the critic gets no gradient — unless the advantages (computed from
     its outputs) were not detached: then the policy loss would move it."""
     monkeypatch.setattr(agents, "ValueNet", FrozenCheckValueNet)
@@ -297,6 +314,7 @@ def test_advantages_carry_no_gradient_into_the_critic(monkeypatch, clip):
 
     monkeypatch.setattr(agents, "compute_gae", checking_gae)
     kw = dict(seed=0, total_steps=1024, num_envs=4, n_steps=64, epochs=2, clip=clip)
+    kw["backend"] = backend
     hist = ppo(vf_coef=0.0, **kw)
     assert seen and all(isinstance(a, np.ndarray) for a in seen)
     assert not hist.value.moved()
@@ -360,6 +378,7 @@ def test_ppo_is_reproducible_and_callback_stops():
         ({"ent_coef": float("nan")}, "ent_coef"),
         ({"max_grad_norm": -0.5}, "max_grad_norm"),
         ({"hidden": 0}, "hidden"),
+        ({"backend": "jax"}, "backend"),
     ],
 )
 def test_ppo_rejects_bad_arguments(kwargs, name):
