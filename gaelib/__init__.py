@@ -25,6 +25,7 @@ from . import (  # noqa: E402
     policies,
     rollouts,
     stock,
+    sweeps,
     widgets,
 )
 from .advantages import (  # noqa: E402
@@ -61,6 +62,7 @@ __all__ = [
     "policies",
     "rollouts",
     "stock",
+    "sweeps",
     "compute_gae",
     "discounted_returns",
     "exercises",

@@ -21,6 +21,8 @@ __all__ = [
     "plot_lambda_sweep",
     "plot_sweep_auc",
     "lambda_sweep_figure",
+    "grid_auc",
+    "plot_gamma_lambda_map",
     "train_explorer",
 ]
 
@@ -103,6 +105,45 @@ def lambda_sweep_figure(sweep: dict) -> plt.Figure:
     return fig
 
 
+def grid_auc(grid: dict) -> tuple[list[float], list[float], np.ndarray, np.ndarray]:
+    """Chapter 5: a γ × λ grid ``{(gamma, lam): [History, ...]}`` (from
+    :func:`gaelib.sweeps.actor_critic_grid`) as ``(gammas, lams, mean, se)``: the mean area
+    under the learning curve over seeds, ``[n_gamma, n_lam]``, and its standard error."""
+    if not grid or not all(isinstance(k, tuple) and len(k) == 2 for k in grid):
+        raise ValueError("grid must map (gamma, lam) pairs to lists of runs")
+    auc = sweep_auc(grid)
+    gammas = sorted({g for g, _ in grid})
+    lams = sorted({lam for _, lam in grid})
+    mean = np.full((len(gammas), len(lams)), np.nan)
+    se = np.full_like(mean, np.nan)
+    for (g, lam), a in auc.items():
+        i, j = gammas.index(g), lams.index(lam)
+        mean[i, j] = a.mean()
+        se[i, j] = a.std(ddof=1) / math.sqrt(len(a)) if len(a) > 1 else 0.0
+    return gammas, lams, mean, se
+
+
+def plot_gamma_lambda_map(ax: plt.Axes, grid: dict) -> None:
+    """Chapter 5: the γ × λ heat map of mean AUC (numbers in the cells; each row's best λ
+    framed) — our analogue of the GAE paper's Figure 2 (right)."""
+    gammas, lams, mean, _ = grid_auc(grid)
+    im = ax.imshow(mean, cmap="viridis", aspect="auto", origin="lower")
+    lo, hi = np.nanmin(mean), np.nanmax(mean)
+    for i in range(len(gammas)):
+        for j in range(len(lams)):
+            light = mean[i, j] < lo + 0.6 * (hi - lo)
+            ax.text(j, i, f"{mean[i, j]:.0f}", ha="center", va="center", fontsize=8,
+                    color="white" if light else "black")  # fmt: skip
+        j = int(np.nanargmax(mean[i]))
+        ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="C3", lw=2))
+    ax.set_xticks(range(len(lams)), [f"{lam:g}" for lam in lams])
+    ax.set_yticks(range(len(gammas)), [f"{g:g}" for g in gammas])
+    ax.set_xlabel("λ")
+    ax.set_ylabel("γ")
+    ax.grid(False)
+    ax.figure.colorbar(im, ax=ax, label="mean return over training (AUC)")
+
+
 def train_explorer(
     sweep: dict | None = None,
     *,
@@ -115,8 +156,9 @@ def train_explorer(
     """Chapter 5: choose λ and γ, press *train*: one actor-critic run, drawn live.
 
     Uses :func:`gaelib.agents.actor_critic` with ``total_steps`` and ``trainer_kwargs`` (pass
-    the sweep's settings so the runs are comparable); the sweep's mean curve for the chosen λ,
-    if it has one, is drawn in grey. About a second per run on 2 cores at 40k steps.
+    the sweep's settings so the runs are comparable). ``sweep`` is a λ sweep ``{lam: runs}``
+    or a γ × λ grid ``{(gamma, lam): runs}``; its mean curve for the chosen λ (and γ), if it
+    has one, is drawn in grey. About a second per run on 2 cores at 40k steps.
     """
     import ipywidgets as widgets
     from IPython.display import Image as PNG
@@ -125,11 +167,14 @@ def train_explorer(
     from .agents import actor_critic
 
     grid, curves = sweep_curves(sweep) if sweep else (None, {})
-    lam_options = sorted({0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 1.0, *curves})
+    by_pair = bool(curves) and all(isinstance(k, tuple) for k in curves)
+    key = (lambda g, lam: (g, lam)) if by_pair else (lambda g, lam: lam)  # noqa: E731
+    lam_options = sorted({0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 1.0, lam,
+                          *(k[1] if by_pair else k for k in curves)})  # fmt: skip
+    gamma_options = sorted({0.9, 0.95, 0.98, 0.99, 0.995, 1.0, gamma,
+                            *(k[0] for k in curves if by_pair)})  # fmt: skip
     lam_s = widgets.SelectionSlider(options=lam_options, value=lam, description="λ")
-    gamma_s = widgets.SelectionSlider(
-        options=[0.9, 0.95, 0.98, 0.99, 0.995, 1.0], value=gamma, description="γ"
-    )
+    gamma_s = widgets.SelectionSlider(options=gamma_options, value=gamma, description="γ")
     button = widgets.Button(description="train", button_style="primary", icon="play")
     bar = widgets.IntProgress(min=0, max=total_steps, description="steps")
     status = widgets.Label("press train")
@@ -147,9 +192,11 @@ def train_explorer(
         ax = axes[0]
         lam_, gamma_, xs, ys = state
         artists = []
-        if lam_ in curves:
+        k = key(gamma_, lam_)
+        if k in curves:
+            what = f"γ={gamma_:g}, λ={lam_:g}" if by_pair else f"λ={lam_:g}"
             artists += ax.plot(
-                grid, curves[lam_].mean(axis=0), color="0.6", lw=2, label=f"sweep mean, λ={lam_:g}"
+                grid, curves[k].mean(axis=0), color="0.6", lw=2, label=f"sweep mean, {what}"
             )
         artists += ax.plot(xs, ys, color="C3", lw=2, label=f"this run: λ={lam_:g}, γ={gamma_:g}")
         artists.append(ax.legend(loc="upper left"))

@@ -61,3 +61,48 @@ def test_train_explorer_trains_when_pressed(monkeypatch):
     frames = [x for x in shown[n_before:] if isinstance(x, Image)]
     assert len(frames) >= 2  # live updates, then the final curve
     plt.close("all")
+
+
+def test_grid_auc_and_heat_map():
+    grid = {
+        (0.9, 0.5): [fake_run(10), fake_run(30)],
+        (0.9, 0.95): [fake_run(100), fake_run(120)],
+        (0.99, 0.5): [fake_run(5), fake_run(5)],
+        (0.99, 0.95): [fake_run(60), fake_run(80)],
+    }
+    gammas, lams, mean, se = widgets.grid_auc(grid)
+    assert gammas == [0.9, 0.99] and lams == [0.5, 0.95]
+    np.testing.assert_allclose(mean, [[20, 110], [5, 70]])
+    np.testing.assert_allclose(se, [[10, 10], [0, 10]])  # std(ddof=1)/sqrt(2) of pairs 20 apart
+    fig, ax = plt.subplots()
+    widgets.plot_gamma_lambda_map(ax, grid)
+    texts = sorted(t.get_text() for t in ax.texts)
+    assert texts == ["110", "20", "5", "70"]
+    framed = [(p.get_x() + 0.5, p.get_y() + 0.5) for p in ax.patches]
+    assert framed == [(1, 0), (1, 1)]  # each row's best λ: 0.95
+    plt.close(fig)
+    with pytest.raises(ValueError, match="grid"):
+        widgets.grid_auc({0.5: [fake_run(1)]})
+
+
+def test_train_explorer_takes_a_grid(monkeypatch):
+    from gaelib import widgets_ac
+
+    labels = []
+
+    class RecordingFrames(widgets_ac.BlitFrames):  # records the labels of what each frame draws
+        def __init__(self, size, n, static, dynamic, state):
+            def recording(axes, st):
+                artists = dynamic(axes, st)
+                labels.append([a.get_label() for a in artists if hasattr(a, "get_xdata")])
+                return artists
+
+            super().__init__(size, n, static, recording, state)
+
+    monkeypatch.setattr(widgets_ac, "BlitFrames", RecordingFrames)
+    grid = {(0.8, 0.9): [fake_run(100)], (0.99, 0.9): [fake_run(50)]}
+    w = widgets.train_explorer(grid, total_steps=3000, lam=0.9, gamma=0.8)
+    (lam_s, gamma_s), _ = w.children[0].children, w.children[1].children
+    assert 0.8 in gamma_s.options and gamma_s.value == 0.8 and lam_s.value == 0.9
+    assert "sweep mean, γ=0.8, λ=0.9" in labels[-1]  # the grid's curve for this (γ, λ)
+    plt.close("all")

@@ -1,0 +1,329 @@
+r"""Chapter 5: a whole grid of actor-critic runs — every (γ, λ, seed) — trained in lockstep.
+
+One run of :func:`gaelib.agents.actor_critic` on CartPole spends most of its time on Python
+and NumPy call overhead for 8 small environments and a 2×64 network. :func:`actor_critic_grid`
+trains K runs at once instead: one vector env of K × ``num_envs`` CartPoles steps all of them
+in one call, and K stacked networks act and learn through batched matrix products. Each run
+is still exactly the actor-critic of :func:`~gaelib.agents.actor_critic` (one full-batch step
+per rollout on the valid steps, advantages normalised per run, global-norm clipping and Adam
+per run, GAE by :func:`~gaelib.advantages.compute_gae` with that run's γ and λ); only the
+random numbers are shared among the runs. ``tests/test_sweeps.py`` checks the batched
+gradient against :class:`~gaelib.backprop.NumpyPPOUpdate` run by run, and a one-run grid
+against ``actor_critic`` itself.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._validate import check_positive_int, check_unit_interval
+from .advantages import compute_gae
+from .agents import History, make_vector_env
+from .policies import MLPPolicy, ValueNet
+from .rollouts import RolloutCollector
+
+__all__ = ["BatchedActorCritic", "actor_critic_grid"]
+
+
+def _stack(modules: list[nn.Module]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``[(W [K, out, in], b [K, 1, out]), ...]`` float32 copies of K identical-shape MLPs."""
+    per = [[m for m in mod.net if isinstance(m, nn.Linear)] for mod in modules]
+    return [
+        (
+            np.stack([layers[i].weight.detach().numpy() for layers in per]),
+            np.stack([layers[i].bias.detach().numpy()[None] for layers in per]),
+        )
+        for i in range(len(per[0]))
+    ]
+
+
+class BatchedActorCritic:
+    r"""K actor-critic learners (policy and critic MLPs each) stacked along a leading axis.
+
+    Parameters live in one ``[K, P]`` float32 buffer (run k's are row k), so gradient
+    clipping and Adam are whole-buffer operations with per-run norms. :meth:`step` takes one
+    full-batch step for every run: the actor-critic loss
+
+    .. math::
+        L_k = -\frac{1}{n_k}\sum_{i} m_{ki}\,\hat A_{ki} \log\pi_k(a_{ki}|s_{ki})
+              + c_v \frac{1}{n_k}\sum_i m_{ki}\,(V_k(s_{ki}) - G_{ki})^2,
+
+    with :math:`m` the valid-step mask, :math:`n_k = \sum_i m_{ki}` and :math:`\hat A`
+    standardised over run k's valid steps — the gradient written out as in
+    :mod:`gaelib.backprop`.
+    """
+
+    def __init__(self, policies: list[MLPPolicy], values: list[ValueNet], *, vf_coef: float = 0.5,
+                 max_grad_norm: float = 0.5, eps: float = 1e-5):  # fmt: skip
+        if not policies or len(policies) != len(values):
+            raise ValueError("policies and values must be two equally long, non-empty lists")
+        self.k = len(policies)
+        layers = _stack(policies) + _stack(values)
+        self.n_policy_layers = sum(isinstance(m, nn.Linear) for m in policies[0].net)
+        sizes = [w[0].size + b[0].size for w, b in layers]
+        self.flat = np.empty((self.k, sum(sizes)), np.float32)
+        self.grad = np.zeros_like(self.flat)
+        self._m, self._v = np.zeros_like(self.flat), np.zeros_like(self.flat)
+        self.t = 0
+        self.w, self.g = [], []
+        o = 0
+        for w, b in layers:
+            ow, ob = o + w[0].size, o + w[0].size + b[0].size
+            self.flat[:, o:ow], self.flat[:, ow:ob] = w.reshape(self.k, -1), b.reshape(self.k, -1)
+            self.w.append(
+                (self.flat[:, o:ow].reshape(w.shape), self.flat[:, ow:ob].reshape(b.shape))
+            )
+            self.g.append(
+                (self.grad[:, o:ow].reshape(w.shape), self.grad[:, ow:ob].reshape(b.shape))
+            )
+            o = ob
+        self.vf_coef, self.max_grad_norm, self.eps = vf_coef, max_grad_norm, eps
+
+    # ------------------------------------------------------------------ forward / backward
+    @staticmethod
+    def _forward(layers, x):
+        hs = [x]
+        for w, b in layers[:-1]:
+            x = np.tanh(x @ w.transpose(0, 2, 1) + b)
+            hs.append(x)
+        w, b = layers[-1]
+        return hs, x @ w.transpose(0, 2, 1) + b
+
+    @staticmethod
+    def _backward(layers, grads, hs, d):
+        for i in range(len(layers) - 1, -1, -1):
+            gw, gb = grads[i]
+            np.matmul(d.transpose(0, 2, 1), hs[i], out=gw)
+            d.sum(axis=1, keepdims=True, out=gb)
+            if i:
+                d = (d @ layers[i][0]) * (1.0 - hs[i] * hs[i])
+
+    def _policy(self):
+        return self.w[: self.n_policy_layers]
+
+    def probs(self, obs: np.ndarray) -> np.ndarray:
+        """Action probabilities ``[K, B, A]`` for observations ``[K, B, obs_dim]``."""
+        _, z = self._forward(self._policy(), obs)
+        z = z - z.max(axis=-1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=-1, keepdims=True)
+
+    def values(self, obs: np.ndarray) -> np.ndarray:
+        """:math:`V_k(s)` ``[K, B]`` for observations ``[K, B, obs_dim]``."""
+        return self._forward(self.w[self.n_policy_layers :], obs)[1][..., 0]
+
+    def gradient(self, obs, actions, mask, advantages, returns) -> None:
+        """Fill :attr:`grad` ``[K, P]`` with every run's gradient. ``obs [K, B, obs_dim]``;
+        ``actions``, ``mask`` (bool), ``advantages`` (standardised), ``returns``: ``[K, B]``."""
+        n = np.maximum(mask.sum(axis=1, keepdims=True), 1).astype(np.float32)
+        weight = mask / n  # [K, B]: 1/n_k on valid steps, 0 elsewhere
+        hs, z = self._forward(self._policy(), obs)
+        z = z - z.max(axis=-1, keepdims=True)
+        e = np.exp(z)
+        probs = e / e.sum(axis=-1, keepdims=True)
+        dlogp = (-weight * advantages).astype(np.float32)
+        onehot = actions[..., None] == np.arange(probs.shape[-1])
+        dz = (onehot - probs) * dlogp[..., None]  # ∂L/∂z = ∂L/∂logπ(a) · (e_a − π)
+        self._backward(self._policy(), self.g[: self.n_policy_layers], hs, dz)
+        vl = self.w[self.n_policy_layers :]
+        hv, v = self._forward(vl, obs)
+        dv = (2 * self.vf_coef) * weight * (v[..., 0] - returns)
+        self._backward(vl, self.g[self.n_policy_layers :], hv, dv[..., None].astype(np.float32))
+
+    def step(self, obs, actions, mask, advantages, returns, *, lr: float) -> np.ndarray:
+        """One step for every run: advantages standardised over each run's valid steps,
+        gradient, per-run global-norm clipping, Adam. Returns the per-run gradient norms."""
+        n = mask.sum(axis=1, keepdims=True)
+        mean = (advantages * mask).sum(axis=1, keepdims=True) / np.maximum(n, 1)
+        var = (((advantages - mean) * mask) ** 2).sum(axis=1, keepdims=True) / np.maximum(n - 1, 1)
+        adv = np.where(n > 1, (advantages - mean) / (np.sqrt(var) + 1e-8), advantages)
+        self.gradient(obs, actions, mask, adv.astype(np.float32), returns)
+        g = self.grad
+        norms = np.sqrt(np.einsum("kp,kp->k", g, g))
+        g *= np.minimum(1.0, self.max_grad_norm / (norms + 1e-6)).astype(np.float32)[:, None]
+        self.t += 1
+        b1, b2 = 0.9, 0.999
+        self._m *= b1
+        self._m += (1 - b1) * g
+        self._v *= b2
+        self._v += (1 - b2) * g * g
+        denom = np.sqrt(self._v) / np.float32(np.sqrt(1 - b2**self.t)) + np.float32(self.eps)
+        self.flat -= np.float32(lr / (1 - b1**self.t)) * self._m / denom
+        return norms
+
+    def copy_into(self, policies: list[MLPPolicy], values: list[ValueNet]) -> None:
+        """Write run k's weights into ``policies[k]`` and ``values[k]``."""
+        with torch.no_grad():
+            for k, (pol, val) in enumerate(zip(policies, values, strict=True)):
+                lins = [m for mod in (pol, val) for m in mod.net if isinstance(m, nn.Linear)]
+                for lin, (w, b) in zip(lins, self.w, strict=True):
+                    lin.weight.copy_(torch.from_numpy(w[k].copy()))
+                    lin.bias.copy_(torch.from_numpy(b[k, 0].copy()))
+
+
+def actor_critic_grid(
+    gammas,
+    lams,
+    seeds,
+    *,
+    env_id: str = "CartPole-v1",
+    total_steps: int = 30_000,
+    num_envs: int = 8,
+    n_steps: int = 32,
+    lr: float = 3e-3,
+    lr_decay: bool = True,
+    vf_coef: float = 0.5,
+    max_grad_norm: float = 0.5,
+    hidden: int | tuple[int, ...] = (64, 64),
+    grid_seed: int = 0,
+    progress: bool = False,
+) -> dict[tuple[float, float], list[History]]:
+    """Chapter 5: :func:`~gaelib.agents.actor_critic` for every (γ, λ, seed), all at once.
+
+    Run (γ, λ, s) starts from the same weights as ``actor_critic(seed=s)`` (orthogonal
+    initialisation under ``torch.manual_seed(s)``) and follows the same algorithm with the
+    same defaults; the environments' and the actions' random numbers come from one stream
+    seeded by ``grid_seed`` (CartPole's vector env has one generator for all its copies).
+    A grid of one run, with ``grid_seed`` equal to its seed, reproduces ``actor_critic``.
+
+    Returns:
+        ``{(gamma, lam): [History per seed]}``, each History as ``actor_critic`` returns it
+        (episode returns and the mean of the last 20 per update, per-run environment steps,
+        the trained networks; ``wall_time`` is the whole grid's).
+    """
+    gammas = [check_unit_interval("gammas", g) for g in _non_empty("gammas", gammas)]
+    lams = [check_unit_interval("lams", x) for x in _non_empty("lams", lams)]
+    seeds = _non_empty("seeds", seeds)
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+            raise ValueError(f"seeds must be non-negative integers, got {s!r}")
+    total_steps = check_positive_int("total_steps", total_steps)
+    ne = check_positive_int("num_envs", num_envs)
+    n_steps = check_positive_int("n_steps", n_steps)
+    if isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr <= 1:
+        raise ValueError(f"lr must be a number in (0, 1], got {lr!r}")
+    runs = [(g, lam, s) for g in gammas for lam in lams for s in seeds]
+    K = len(runs)
+    rng = np.random.default_rng(grid_seed)
+    envs = make_vector_env(env_id, K * ne)
+    collector = RolloutCollector(envs, seed=grid_seed)
+    obs_dim = int(np.prod(envs.single_observation_space.shape))
+    n_actions = int(envs.single_action_space.n)
+    policies, values = [], []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as seed_everything does: the same weights on any machine
+    try:
+        for _, _, s in runs:
+            torch.manual_seed(s)  # the initial weights of actor_critic(seed=s)
+            policies.append(MLPPolicy(obs_dim, n_actions, hidden, orthogonal=True))
+            values.append(ValueNet(obs_dim, hidden, orthogonal=True))
+    finally:
+        torch.set_num_threads(threads)
+    learner = BatchedActorCritic(policies, values, vf_coef=vf_coef, max_grad_norm=max_grad_norm)
+    groups: dict[tuple[float, float], np.ndarray] = {}
+    for k, (g, lam, _) in enumerate(runs):  # columns of the vector env that belong to (γ, λ)
+        cols = np.arange(k * ne, (k + 1) * ne)
+        groups[(g, lam)] = np.concatenate([groups.get((g, lam), np.zeros(0, int)), cols])
+    iterations = max(1, total_steps // (ne * n_steps))
+    steps = np.zeros(K, dtype=np.int64)
+    ep_returns = [[] for _ in range(K)]
+    ep_steps = [[] for _ in range(K)]
+    it_mean = np.full((iterations, K), np.nan)
+    it_steps = np.zeros((iterations, K), dtype=np.int64)
+    start = time.perf_counter()
+    bar = range(iterations)
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(bar, desc=f"{K} actor-critic runs in lockstep")
+
+    def act(obs: np.ndarray) -> np.ndarray:  # the sampling rule of MLPPolicy.act
+        p = learner.probs(obs.reshape(K, ne, obs_dim).astype(np.float32)).reshape(K * ne, -1)
+        u = rng.random((p.shape[0], 1))
+        return np.minimum((p.cumsum(axis=1) < u).sum(axis=1), n_actions - 1)
+
+    def by_run(x: np.ndarray) -> np.ndarray:  # [T, K*ne, ...] -> [K, T*ne, ...]
+        T = x.shape[0]
+        return x.reshape(T, K, ne, *x.shape[2:]).swapaxes(0, 1).reshape(K, T * ne, *x.shape[2:])
+
+    for it in bar:
+        n_ep = len(collector.episode_returns)
+        ro = collector.collect(act, n_steps)
+        T = n_steps
+        o_run = by_run(ro.obs)
+        v = learner.values(o_run).astype(np.float64)
+        nv = learner.values(by_run(ro.next_obs)).astype(np.float64)
+        v_t, nv_t = (x.reshape(K, T, ne).swapaxes(0, 1).reshape(T, K * ne) for x in (v, nv))
+        adv = np.empty((T, K * ne))
+        for (g, lam), cols in groups.items():
+            adv[:, cols] = compute_gae(ro.rewards[:, cols], v_t[:, cols], nv_t[:, cols],
+                                       ro.cut[:, cols], ro.truncated[:, cols],
+                                       gamma=g, lam=lam)  # fmt: skip
+        ret = adv + v_t
+        mask = by_run(ro.mask)
+        for k in range(K):  # actor_critic draws its minibatch order here; keep the stream
+            rng.permutation(int(mask[k].sum()))
+        frac = 1.0 - it / iterations if lr_decay else 1.0
+        learner.step(o_run, by_run(ro.actions), mask, by_run(adv).astype(np.float32),
+                     by_run(ret).astype(np.float32), lr=lr * frac)  # fmt: skip
+        # per-run bookkeeping: finished episodes, environment steps
+        valid_per_t = ro.mask.reshape(T, K, ne).sum(axis=2)  # [T, K]
+        cum = steps[None, :] + np.cumsum(valid_per_t, axis=0)
+        new_returns = collector.episode_returns[n_ep:]
+        ended = (ro.terminated | ro.truncated) & ro.mask
+        for (t, col), r in zip(np.argwhere(ended), new_returns, strict=True):
+            k = col // ne
+            ep_returns[k].append(r)
+            ep_steps[k].append(int(cum[t, k]))
+        steps = cum[-1]
+        it_steps[it] = steps
+        for k in range(K):
+            if ep_returns[k]:
+                it_mean[it, k] = np.mean(ep_returns[k][-20:])
+        if progress:
+            bar.set_postfix(mean_return=f"{np.nanmean(it_mean[it]):.0f}")
+    envs.close()
+    learner.copy_into(policies, values)
+    wall = time.perf_counter() - start
+    out: dict[tuple[float, float], list[History]] = {(g, lam): [] for g in gammas for lam in lams}
+    for k, (g, lam, s) in enumerate(runs):
+        out[(g, lam)].append(
+            History(
+                episode_returns=np.asarray(ep_returns[k]),
+                episode_env_steps=np.asarray(ep_steps[k]),
+                iteration_mean_return=it_mean[:, k].copy(),
+                iteration_env_steps=it_steps[:, k].copy(),
+                wall_time=wall,
+                policy=policies[k],
+                value=values[k],
+                config={
+                    "algo": "actor-critic",
+                    "env_id": env_id,
+                    "seed": s,
+                    "gamma": g,
+                    "lam": lam,
+                    "total_steps": total_steps,
+                    "num_envs": ne,
+                    "n_steps": n_steps,
+                    "lr": lr,
+                    "hidden": hidden,
+                    "grid_seed": grid_seed,
+                    "grid_runs": K,
+                },
+            )  # fmt: skip
+        )
+    return out
+
+
+def _non_empty(name: str, xs) -> list:
+    try:
+        xs = list(xs)
+    except TypeError:
+        raise ValueError(f"{name} must be a non-empty sequence, got {xs!r}") from None
+    if not xs or len(set(xs)) != len(xs):
+        raise ValueError(f"{name} must be a non-empty sequence without repeats, got {xs!r}")
+    return xs

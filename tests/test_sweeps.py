@@ -1,0 +1,132 @@
+"""Chapter 5 library: :func:`gaelib.sweeps.actor_critic_grid` — many actor-critic runs in
+lockstep — against the one-run trainer it batches.
+
+Oracles: :func:`gaelib.agents.actor_critic` itself (a one-run grid must reproduce it: the same
+episodes, the same weights), and :class:`gaelib.backprop.NumpyPPOUpdate` (itself held to
+autograd in ``test_backprop.py``) run by run for the batched gradient, clipping and Adam.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from gaelib import widgets
+from gaelib.agents import actor_critic
+from gaelib.backprop import NumpyPPOUpdate
+from gaelib.policies import MLPPolicy, ValueNet
+from gaelib.sweeps import BatchedActorCritic, actor_critic_grid
+
+
+def params(h):
+    return [p.detach().numpy() for p in [*h.policy.parameters(), *h.value.parameters()]]
+
+
+@pytest.mark.parametrize("lam, gamma", [(0.95, 0.99), (0.5, 1.0)])
+def test_a_one_run_grid_reproduces_actor_critic(lam, gamma):
+    kw = dict(total_steps=6 * 256, lr=3e-3)
+    grid = actor_critic_grid([gamma], [lam], [3], grid_seed=3, **kw)
+    assert list(grid) == [(gamma, lam)]
+    (g,) = grid[(gamma, lam)]
+    a = actor_critic(seed=3, lam=lam, gamma=gamma, **kw)
+    np.testing.assert_array_equal(g.episode_returns, a.episode_returns)
+    np.testing.assert_array_equal(g.episode_env_steps, a.episode_env_steps)
+    np.testing.assert_array_equal(g.iteration_env_steps, a.iteration_env_steps)
+    np.testing.assert_array_equal(g.iteration_mean_return, a.iteration_mean_return)
+    assert len(a.episode_returns) > 20  # episodes ended, so the bookkeeping was exercised
+    for x, y in zip(params(g), params(a), strict=True):
+        np.testing.assert_allclose(x, y, atol=1e-5)
+    fresh = MLPPolicy(4, 2, (64, 64), orthogonal=True)  # the check has teeth: weights moved
+    assert not np.allclose(params(g)[0], fresh.net[0].weight.detach().numpy(), atol=1e-3)
+
+
+def nets(k: int):
+    out = []
+    for s in range(k):
+        torch.manual_seed(10 + s)
+        out.append(
+            (MLPPolicy(4, 2, (16, 8), orthogonal=True), ValueNet(4, (16, 8), orthogonal=True))
+        )
+    return out
+
+
+def test_batched_steps_match_numpy_update_run_by_run():
+    K, B = 3, 40
+    pairs = nets(K)
+    learner = BatchedActorCritic([p for p, _ in pairs], [v for _, v in pairs], max_grad_norm=0.3)
+    single = []
+    for p, v in pairs:
+        p2, v2 = copy.deepcopy(p), copy.deepcopy(v)
+        single.append((p2, v2, NumpyPPOUpdate(p2, v2, max_grad_norm=0.3, eps=1e-5)))
+    gen = np.random.default_rng(0)
+    norms = []
+    for _ in range(8):
+        obs = gen.normal(size=(K, B, 4)).astype(np.float32)
+        act = gen.integers(0, 2, size=(K, B))
+        mask = gen.random((K, B)) < np.array([[1.0], [0.7], [0.4]])  # runs differ in n_k
+        adv = (gen.normal(size=(K, B)) * 5).astype(np.float32)
+        ret = (gen.normal(size=(K, B)) * 20).astype(np.float32)
+        norms.append(learner.step(obs, act, mask, adv, ret, lr=1e-2))
+        for k, (_, _, up) in enumerate(single):
+            m = mask[k]
+            up.step(obs[k, m], act[k, m], np.zeros(m.sum(), np.float32), adv[k, m], ret[k, m],
+                    clip=None, lr=1e-2)  # fmt: skip
+            assert norms[-1][k] == pytest.approx(up.last_grad_norm, rel=1e-4)
+    assert np.max(norms) > 0.3  # clipping was active
+    policies = [MLPPolicy(4, 2, (16, 8)) for _ in range(K)]
+    values = [ValueNet(4, (16, 8)) for _ in range(K)]
+    learner.copy_into(policies, values)
+    for k, (p2, v2, _) in enumerate(single):
+        for x, y in zip([*policies[k].parameters(), *values[k].parameters()],
+                        [*p2.parameters(), *v2.parameters()], strict=True):  # fmt: skip
+            np.testing.assert_allclose(x.detach().numpy(), y.detach().numpy(), atol=2e-6)
+    probs = learner.probs(obs)
+    for k in range(K):
+        np.testing.assert_allclose(probs[k], policies[k].probs_numpy(obs[k]), atol=1e-6)
+        np.testing.assert_allclose(learner.values(obs)[k], values[k].values_numpy(obs[k]),
+                                   atol=1e-5)  # fmt: skip
+
+
+def test_grid_learns_and_keeps_runs_apart():
+    grid = actor_critic_grid([0.99], [0.0, 0.95], [0, 1], total_steps=20_000)
+    auc = widgets.sweep_auc(grid)
+    # measured (2026-12-01): AUC λ=0: 30.2, 11.5; λ=0.95: 63.6, 80.0 — learning, and not by luck
+    assert auc[(0.99, 0.95)].mean() > 2 * auc[(0.99, 0.0)].mean()
+    assert auc[(0.99, 0.95)].min() > 2 * 22  # random play scores about 22
+    h = grid[(0.99, 0.95)][0]
+    assert h.config["grid_runs"] == 4 and h.config["lam"] == 0.95 and h.config["seed"] == 0
+    assert len(h.iteration_env_steps) == 20_000 // 256
+    assert np.all(np.diff(h.episode_env_steps) >= 0)
+    assert h.episode_env_steps[-1] <= h.iteration_env_steps[-1] <= 20_000
+    # each run's episodes really are its own: measured last-20 means 16.9, 9.6 (λ=0) against
+    # 121.3, 158.2 (λ=0.95)
+    last = {k: [h.episode_returns[-20:].mean() for h in runs] for k, runs in grid.items()}
+    assert min(last[(0.99, 0.95)]) > 3 * max(last[(0.99, 0.0)])
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"gammas": [1.5]}, "gammas"),
+        ({"lams": []}, "lams"),
+        ({"lams": [0.9, 0.9]}, "lams"),
+        ({"seeds": [-1]}, "seeds"),
+        ({"seeds": 3}, "seeds"),
+        ({"total_steps": 0}, "total_steps"),
+        ({"num_envs": 0}, "num_envs"),
+        ({"lr": 0}, "lr"),
+    ],
+)
+def test_rejects_bad_arguments(kwargs, name):
+    args = {"gammas": [0.99], "lams": [0.9], "seeds": [0], "total_steps": 256, **kwargs}
+    with pytest.raises(ValueError, match=name):
+        actor_critic_grid(args.pop("gammas"), args.pop("lams"), args.pop("seeds"), **args)
+
+
+def test_batched_learner_rejects_mismatched_lists():
+    ((p, v),) = nets(1)
+    with pytest.raises(ValueError, match="policies and values"):
+        BatchedActorCritic([p], [])
