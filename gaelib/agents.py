@@ -235,6 +235,16 @@ def ppo_loss(
     minibatch when ``normalize`` and B > 1; ``returns`` are the critic's targets
     :math:`G_i`.
     """
+    B = len(actions)
+    if actions.ndim != 1 or B < 1 or actions.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"actions must be a non-empty 1-D integer tensor, got {actions.shape}")
+    if obs.ndim != 2 or obs.shape[0] != B:
+        raise ValueError(f"obs must have shape [{B}, obs_dim], got {tuple(obs.shape)}")
+    for name, x in (("old_logp", old_logp), ("advantages", advantages), ("returns", returns)):
+        if x.shape != (B,):  # a [B, 1] tensor would broadcast to [B, B]: refuse it
+            raise ValueError(f"{name} must have shape [{B}], got {tuple(x.shape)}")
+    if clip is not None:
+        _check_number("clip", clip, 1e-6, 10.0)
     a = advantages
     if normalize and len(a) > 1:
         a = (a - a.mean()) / (a.std() + 1e-8)
@@ -309,7 +319,7 @@ def ppo(
 
     ``backend="torch"`` takes each step with autograd on :func:`ppo_loss` and
     ``torch.optim.Adam``; ``backend="numpy"`` (the default) takes the same step with the
-    gradient written out by hand (:class:`~gaelib.backprop.NumpyPPOUpdate`), about 3.5× faster
+    gradient written out by hand (:class:`~gaelib.backprop.NumpyPPOUpdate`), several times faster
     at this network size. The two agree to float32 rounding (``tests/test_backprop.py``); a
     whole run drifts apart only as chaotic dynamics amplify that rounding.
     """

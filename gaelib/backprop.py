@@ -4,7 +4,8 @@ r"""Chapter 5: the actor-critic / PPO minibatch step with its gradient written o
 autograd differentiates. For CartPole-sized networks (two layers of 64 units, minibatches of
 256) PyTorch spends most of each step on per-operation overhead, not arithmetic, so
 :class:`NumpyPPOUpdate` computes *the same step* — loss gradient, global gradient-norm
-clipping, Adam — in a few dozen NumPy calls, about 3.5× faster. ``tests/test_backprop.py``
+clipping, Adam — in a few dozen NumPy calls, several times faster
+(``benchmarks/ppo_step.py`` times both). ``tests/test_backprop.py``
 checks its gradients against autograd on :func:`~gaelib.agents.ppo_loss` and its parameters
 against ``torch.optim.Adam`` after many steps.
 
@@ -38,12 +39,30 @@ from torch import nn
 __all__ = ["NumpyPPOUpdate"]
 
 
-def _linears(module: nn.Module) -> list[nn.Linear]:
-    layers = [m for m in module.modules() if isinstance(m, nn.Linear)]
-    acts = [m for m in module.modules() if isinstance(m, nn.Module) and not list(m.children())]
-    if not layers or any(not isinstance(m, nn.Linear | nn.Tanh) for m in acts):
-        raise ValueError(f"expected an MLP of Linear and Tanh layers, got {type(module).__name__}")
-    return layers
+def _linears(name: str, module: nn.Module) -> list[nn.Linear]:
+    """The Linear layers of a module that is exactly Linear, Tanh, ..., Tanh, Linear (biases
+    included) — the only shape whose gradient this module writes out."""
+    leaves = [m for m in module.modules() if not list(m.children())]
+    ok = (
+        len(leaves) % 2 == 1
+        and all(isinstance(m, nn.Linear) and m.bias is not None for m in leaves[::2])
+        and all(isinstance(m, nn.Tanh) for m in leaves[1::2])
+    )
+    if not ok:
+        raise ValueError(
+            f"{name} must be an MLP of Linear layers (with biases) separated by Tanh, ending "
+            f"in a Linear layer; got {[type(m).__name__ for m in leaves]}"
+        )
+    return leaves[::2]
+
+
+def _check_coef(name: str, x, *, positive: bool = False) -> float:
+    bad = isinstance(x, bool) or not isinstance(x, int | float) or not np.isfinite(x)
+    if bad or x < 0 or (positive and x == 0):
+        raise ValueError(
+            f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got {x!r}"
+        )
+    return float(x)
 
 
 class NumpyPPOUpdate:
@@ -75,13 +94,12 @@ class NumpyPPOUpdate:
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
     ):
-        for name, x in (("max_grad_norm", max_grad_norm), ("vf_coef", vf_coef),
-                        ("ent_coef", ent_coef), ("eps", eps)):  # fmt: skip
-            if isinstance(x, bool) or not isinstance(x, int | float) or not x >= 0:
-                raise ValueError(f"{name} must be a number >= 0, got {x!r}")
+        max_grad_norm = _check_coef("max_grad_norm", max_grad_norm, positive=True)
+        vf_coef, ent_coef = _check_coef("vf_coef", vf_coef), _check_coef("ent_coef", ent_coef)
+        eps = _check_coef("eps", eps, positive=True)
         if not (len(betas) == 2 and all(0 <= b < 1 for b in betas)):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
-        p_layers, v_layers = _linears(policy), _linears(value)
+        p_layers, v_layers = _linears("policy", policy), _linears("value", value)
         if v_layers[-1].out_features != 1:
             raise ValueError("value must have one output")
         params = [p for lin in p_layers + v_layers for p in (lin.weight, lin.bias)]
@@ -96,6 +114,10 @@ class NumpyPPOUpdate:
                 views.append((o, k, tuple(p.shape)))
                 o += k
         self.params = params
+        self._ptrs = [p.data_ptr() for p in params]
+        self.obs_dim, self.n_actions = p_layers[0].in_features, p_layers[-1].out_features
+        if v_layers[0].in_features != self.obs_dim:
+            raise ValueError("value must take the same observations as policy")
         self._flat_t = flat  # keeps the storage alive
         self.flat = flat.numpy()
         self.grad = np.zeros(n, np.float32)
@@ -195,16 +217,32 @@ class NumpyPPOUpdate:
         B = len(actions)
         if B < 1:
             raise ValueError("actions must hold at least one step")
-        if obs.ndim != 2 or obs.shape[0] != B:
-            raise ValueError(f"obs must have shape [{B}, obs_dim], got {obs.shape}")
+        if obs.ndim != 2 or obs.shape != (B, self.obs_dim):
+            raise ValueError(f"obs must have shape [{B}, {self.obs_dim}], got {obs.shape}")
+        if not np.issubdtype(actions.dtype, np.integer) or actions.shape != (B,):
+            raise ValueError(f"actions must be integers of shape [{B}], got {actions.dtype}")
+        if actions.min() < 0 or actions.max() >= self.n_actions:
+            raise ValueError(f"actions must lie in [0, {self.n_actions - 1}]")
         for name, x in (("old_logp", old_logp), ("advantages", advantages), ("returns", returns)):
             if x.shape != (B,):
                 raise ValueError(f"{name} must have shape [{B}], got {x.shape}")
+            if not np.all(np.isfinite(x)):
+                raise ValueError(f"{name} must be finite")
+        if clip is not None:
+            _check_coef("clip", clip, positive=True)
+        _check_coef("lr", lr, positive=True)
+        if [p.data_ptr() for p in self.params] != self._ptrs:
+            raise ValueError(
+                "the policy's or value's parameters were moved (another NumpyPPOUpdate, .to(), "
+                ".double()?): this updater no longer writes into them"
+            )
         if normalize and B > 1:
             advantages = (advantages - advantages.mean()) / (advantages.std(ddof=1) + 1e-8)
         parts = self.gradient(obs, actions, old_logp, advantages, returns, clip)
         g = self.grad
         norm = float(np.sqrt(np.dot(g, g)))
+        if not np.isfinite(norm):
+            raise ValueError("the gradient is not finite (diverged weights or extreme inputs?)")
         self.last_grad_norm = norm
         coef = self.max_grad_norm / (norm + 1e-6)
         if coef < 1.0:

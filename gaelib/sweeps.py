@@ -136,7 +136,23 @@ class BatchedActorCritic:
 
     def step(self, obs, actions, mask, advantages, returns, *, lr: float) -> np.ndarray:
         """One step for every run: advantages standardised over each run's valid steps,
-        gradient, per-run global-norm clipping, Adam. Returns the per-run gradient norms."""
+        gradient, per-run global-norm clipping, Adam. Returns the per-run gradient norms.
+
+        ``obs [K, B, obs_dim]``; ``actions``, ``mask``, ``advantages``, ``returns``: ``[K, B]``.
+        Every run needs at least one valid step (``mask`` True)."""
+        if obs.ndim != 3 or obs.shape[0] != self.k:
+            raise ValueError(f"obs must have shape [{self.k}, B, obs_dim], got {obs.shape}")
+        shape = obs.shape[:2]
+        for name, x in (("actions", actions), ("mask", mask), ("advantages", advantages),
+                        ("returns", returns)):  # fmt: skip
+            if x.shape != shape:
+                raise ValueError(f"{name} must have shape {list(shape)}, got {x.shape}")
+        if not mask.any(axis=1).all():
+            raise ValueError("mask must hold at least one valid step for every run")
+        if not (np.isfinite(advantages).all() and np.isfinite(returns).all()):
+            raise ValueError("advantages and returns must be finite")
+        if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0:
+            raise ValueError(f"lr must be a number > 0, got {lr!r}")
         n = mask.sum(axis=1, keepdims=True)
         mean = (advantages * mask).sum(axis=1, keepdims=True) / np.maximum(n, 1)
         var = (((advantages - mean) * mask) ** 2).sum(axis=1, keepdims=True) / np.maximum(n - 1, 1)
@@ -185,10 +201,14 @@ def actor_critic_grid(
     """Chapter 5: :func:`~gaelib.agents.actor_critic` for every (γ, λ, seed), all at once.
 
     Run (γ, λ, s) starts from the same weights as ``actor_critic(seed=s)`` (orthogonal
-    initialisation under ``torch.manual_seed(s)``) and follows the same algorithm with the
-    same defaults; the environments' and the actions' random numbers come from one stream
-    seeded by ``grid_seed`` (CartPole's vector env has one generator for all its copies).
-    A grid of one run, with ``grid_seed`` equal to its seed, reproduces ``actor_critic``.
+    initialisation under ``torch.manual_seed(s)``) and follows the same algorithm: one
+    full-batch step per rollout — ``actor_critic`` with ``minibatch_size >= num_envs *
+    n_steps`` (its default 256 covers the default 8 × 32) and the settings passed here (the
+    defaults here are chapter 5's, not ``actor_critic``'s). The environments' and the actions'
+    random numbers come from one stream seeded by ``grid_seed`` (CartPole's vector env has one
+    generator for all its copies), so a run's episodes also depend on which other runs share
+    the grid. A grid of one run, with ``grid_seed`` equal to its seed, reproduces
+    ``actor_critic`` exactly.
 
     Returns:
         ``{(gamma, lam): [History per seed]}``, each History as ``actor_critic`` returns it
@@ -204,8 +224,15 @@ def actor_critic_grid(
     total_steps = check_positive_int("total_steps", total_steps)
     ne = check_positive_int("num_envs", num_envs)
     n_steps = check_positive_int("n_steps", n_steps)
+    if n_steps < 2:  # a reset step is never followed by another: 2 steps hold a valid one
+        raise ValueError(f"n_steps must be >= 2 (every rollout needs a valid step), got {n_steps}")
     if isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr <= 1:
         raise ValueError(f"lr must be a number in (0, 1], got {lr!r}")
+    for name, x in (("vf_coef", vf_coef), ("max_grad_norm", max_grad_norm)):
+        if isinstance(x, bool) or not isinstance(x, int | float) or not 0 <= x < float("inf"):
+            raise ValueError(f"{name} must be a finite number >= 0, got {x!r}")
+    if isinstance(grid_seed, bool) or not isinstance(grid_seed, int) or grid_seed < 0:
+        raise ValueError(f"grid_seed must be a non-negative integer, got {grid_seed!r}")
     runs = [(g, lam, s) for g in gammas for lam in lams for s in seeds]
     K = len(runs)
     rng = np.random.default_rng(grid_seed)

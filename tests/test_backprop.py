@@ -58,6 +58,8 @@ def normalised(adv):
 @pytest.mark.parametrize("ent_coef", [0.0, 0.05])
 def test_gradient_matches_autograd(hidden, clip, ent_coef):
     policy, value = nets(hidden)
+    with torch.no_grad():  # peaked policies: the entropy's gradient is far from zero
+        policy.net[-1].weight.mul_(300.0)
     b = batch(policy)
     expected = torch_grad(policy, value, b, clip=clip, vf_coef=0.7, ent_coef=ent_coef)
     up = NumpyPPOUpdate(policy, value, vf_coef=0.7, ent_coef=ent_coef)
@@ -66,21 +68,44 @@ def test_gradient_matches_autograd(hidden, clip, ent_coef):
     np.testing.assert_allclose(up.grad, expected, rtol=2e-4, atol=2e-6)
     assert np.abs(expected).max() > 1e-3  # a real gradient, not zeros on both sides
     assert set(parts) == {"policy_loss", "value_loss", "entropy"}
+    t = [torch.as_tensor(x) for x in b]
+    with torch.no_grad():
+        policy_only = ppo_loss(policy, value, *t, clip=clip, vf_coef=0.0).item()
+        value_only = ppo_loss(policy, value, *t, clip=clip, vf_coef=1.0).item() - policy_only
+        probs = policy(t[0]).softmax(-1)
+        entropy = -(probs * probs.clamp_min(1e-30).log()).sum(-1).mean().item()
+    assert parts["policy_loss"] == pytest.approx(policy_only, rel=1e-4, abs=1e-6)
+    assert parts["value_loss"] == pytest.approx(value_only, rel=1e-4)
+    assert parts["entropy"] == pytest.approx(entropy, rel=1e-3, abs=1e-6)
+    if ent_coef:  # the entropy term really moves the gradient here
+        without = torch_grad(policy, value, b, clip=clip, vf_coef=0.7, ent_coef=0.0)
+        assert np.abs(expected - without).max() > 100 * 2e-6
     if clip is not None:  # both branches of the min were exercised
         ratio = np.exp(up.log_prob(obs, act) - old)
         outside = (ratio < 1 - clip) | (ratio > 1 + clip)
         assert 10 < outside.sum() < len(ratio) - 10
 
 
+class NoIndicator(NumpyPPOUpdate):
+    """A classic slip: differentiate ρ·Â everywhere, forgetting that where the clipped term
+    is the smaller one the loss is flat in θ."""
+
+    def gradient(self, obs, actions, old_logp, advantages, returns, clip):
+        # a clip range that is never reached: -ρÂ/B flows back from every step
+        return super().gradient(obs, actions, old_logp, advantages, returns, 1e9)
+
+
 def test_the_comparison_has_teeth():
     policy, value = nets((16, 16))
     b = batch(policy)
     obs, act, old, adv, ret = b
-    up = NumpyPPOUpdate(policy, value)
-    up.gradient(obs, act, old, normalised(adv), ret, None)  # the actor-critic gradient ...
-    wrong = up.grad.copy()
-    right = torch_grad(policy, value, b, clip=0.2)  # ... is not PPO's on this batch
-    assert not np.allclose(wrong, right, rtol=2e-4, atol=2e-6)
+    right = torch_grad(policy, value, b, clip=0.2)
+    up = NumpyPPOUpdate(copy.deepcopy(policy), copy.deepcopy(value))
+    up.gradient(obs, act, old, normalised(adv), ret, 0.2)
+    np.testing.assert_allclose(up.grad, right, rtol=2e-4, atol=2e-6)
+    slip = NoIndicator(copy.deepcopy(policy), copy.deepcopy(value))
+    slip.gradient(obs, act, old, normalised(adv), ret, 0.2)
+    assert not np.allclose(slip.grad, right, rtol=2e-4, atol=2e-6)
 
 
 def test_adam_steps_match_torch_adam_with_gradient_clipping():
@@ -149,10 +174,55 @@ def test_rejects_bad_input():
         NumpyPPOUpdate(*nets(8), vf_coef=-1)
     with pytest.raises(ValueError, match="betas"):
         NumpyPPOUpdate(*nets(8), betas=(0.9, 1.0))
-    relu = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
-    with pytest.raises(ValueError, match="MLP of Linear and Tanh"):
-        NumpyPPOUpdate(relu, value)
+    lin, tanh = torch.nn.Linear, torch.nn.Tanh
+    for bad in [
+        torch.nn.Sequential(lin(4, 8), torch.nn.ReLU(), lin(8, 2)),  # not tanh
+        torch.nn.Sequential(lin(4, 8), tanh(), lin(8, 2), tanh()),  # an output tanh
+        torch.nn.Sequential(lin(4, 8), lin(8, 2)),  # a missing tanh
+        torch.nn.Sequential(lin(4, 8), tanh(), lin(8, 2, bias=False)),  # no bias
+    ]:
+        with pytest.raises(ValueError, match="policy must be an MLP"):
+            NumpyPPOUpdate(bad, value)
     with pytest.raises(ValueError, match="one output"):
         NumpyPPOUpdate(policy, policy)
+    with pytest.raises(ValueError, match="eps"):
+        NumpyPPOUpdate(*nets(8), eps=0.0)
+    with pytest.raises(ValueError, match="vf_coef"):
+        NumpyPPOUpdate(*nets(8), vf_coef=float("inf"))
+    with pytest.raises(ValueError, match="same observations"):
+        NumpyPPOUpdate(policy, ValueNet(5, 8))
+    kw = dict(clip=0.2, lr=1e-3)
+    with pytest.raises(ValueError, match="obs"):
+        up.step(obs[:, :3], act, old, adv, ret, **kw)  # wrong width
+    with pytest.raises(ValueError, match="actions"):
+        up.step(obs, act - 5, old, adv, ret, **kw)  # negative actions would wrap around
+    with pytest.raises(ValueError, match="actions"):
+        up.step(obs, act.astype(float), old, adv, ret, **kw)
+    nan_adv = adv.copy()
+    nan_adv[0] = np.nan
+    with pytest.raises(ValueError, match="advantages"):
+        up.step(obs, act, old, nan_adv, ret, **kw)
+    with pytest.raises(ValueError, match="lr"):
+        up.step(obs, act, old, adv, ret, clip=0.2, lr=-1e-3)
+    with pytest.raises(ValueError, match="clip"):
+        up.step(obs, act, old, adv, ret, clip=-0.2, lr=1e-3)
+    NumpyPPOUpdate(policy, value)  # a second updater moves the weights: the first refuses
+    with pytest.raises(ValueError, match="moved"):
+        up.step(obs, act, old, adv, ret, **kw)
+
+
+def test_ppo_loss_rejects_bad_input():
+    policy, value = nets(8)
+    obs, act, old, adv, ret = (torch.as_tensor(x) for x in batch(policy, B=10))
+    with pytest.raises(ValueError, match="returns"):  # [B, 1] would broadcast to [B, B]
+        ppo_loss(policy, value, obs, act, old, adv, ret[:, None], clip=0.2)
+    with pytest.raises(ValueError, match="advantages"):
+        ppo_loss(policy, value, obs, act, old, adv[:5], ret, clip=0.2)
+    with pytest.raises(ValueError, match="obs"):
+        ppo_loss(policy, value, obs[:9], act, old, adv, ret, clip=0.2)
+    with pytest.raises(ValueError, match="actions"):
+        ppo_loss(policy, value, obs, act.float(), old, adv, ret, clip=0.2)
+    with pytest.raises(ValueError, match="clip"):
+        ppo_loss(policy, value, obs, act, old, adv, ret, clip=-1.0)
     with pytest.raises(ValueError, match="backend"):
         agents.ppo(total_steps=256, backend="jax")

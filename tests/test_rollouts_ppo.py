@@ -300,7 +300,9 @@ class FrozenCheckValueNet(agents.ValueNet):
 @pytest.mark.parametrize("clip", [0.2, None])
 def test_advantages_carry_no_gradient_into_the_critic(monkeypatch, clip, backend):
     """With vf_coef = 0 the critic gets no gradient — unless the advantages (computed from
-    its outputs) were not detached: then the policy loss would move it."""
+    its outputs) were not detached: then the policy loss would move it. (The NumPy backend
+    has no autograd graph to leak through; for it this checks that its hand-written gradient
+    gives the critic nothing from the policy loss, and that vf_coef = 0 freezes it.)"""
     monkeypatch.setattr(agents, "ValueNet", FrozenCheckValueNet)
     seen = []
     real_gae = agents.compute_gae

@@ -107,6 +107,32 @@ def test_grid_learns_and_keeps_runs_apart():
     assert min(last[(0.99, 0.95)]) > 3 * max(last[(0.99, 0.0)])
 
 
+def test_every_episode_is_booked_to_its_own_run():
+    """Exact bookkeeping invariants. In CartPole an episode's return is its length, so a run's
+    finished episodes can never add up to more steps than the run took; and every step of a
+    run belongs to a finished episode or to one still going in one of its ``num_envs``
+    environments (each at most 500 steps long)."""
+    ne = 3
+    budget = 40 * ne * 32  # 40 rollouts of 32 steps per run
+    grid = actor_critic_grid([0.9, 0.99], [0.0, 0.95], [0], total_steps=budget, num_envs=ne)
+    total = 0
+    for runs in grid.values():
+        (h,) = runs
+        steps = int(h.iteration_env_steps[-1])
+        total += steps
+        assert len(h.iteration_env_steps) == 40
+        assert len(h.episode_returns) > 5
+        assert np.all(np.diff(h.episode_env_steps) >= 0)  # (two envs may end on one step)
+        assert np.all(np.diff(h.iteration_env_steps) > 0)
+        # episode k ended at step episode_env_steps[k] >= the lengths of episodes 0..k
+        assert np.all(np.cumsum(h.episode_returns) <= h.episode_env_steps)
+        assert steps - h.episode_returns.sum() <= ne * 500
+        # per iteration at most num_envs * n_steps valid steps, at least half of them
+        inc = np.diff(np.concatenate([[0], h.iteration_env_steps]))
+        assert np.all((inc <= ne * 32) & (inc >= ne * 32 // 2))
+    assert total <= 4 * budget
+
+
 @pytest.mark.parametrize(
     "kwargs, name",
     [
@@ -118,6 +144,10 @@ def test_grid_learns_and_keeps_runs_apart():
         ({"total_steps": 0}, "total_steps"),
         ({"num_envs": 0}, "num_envs"),
         ({"lr": 0}, "lr"),
+        ({"n_steps": 1}, "n_steps"),
+        ({"vf_coef": -1.0}, "vf_coef"),
+        ({"max_grad_norm": float("nan")}, "max_grad_norm"),
+        ({"grid_seed": -2}, "grid_seed"),
     ],
 )
 def test_rejects_bad_arguments(kwargs, name):
@@ -126,7 +156,25 @@ def test_rejects_bad_arguments(kwargs, name):
         actor_critic_grid(args.pop("gammas"), args.pop("lams"), args.pop("seeds"), **args)
 
 
-def test_batched_learner_rejects_mismatched_lists():
-    ((p, v),) = nets(1)
+def test_batched_learner_rejects_bad_input():
+    pairs = nets(2)
     with pytest.raises(ValueError, match="policies and values"):
-        BatchedActorCritic([p], [])
+        BatchedActorCritic([pairs[0][0]], [])
+    learner = BatchedActorCritic([p for p, _ in pairs], [v for _, v in pairs])
+    obs = np.zeros((2, 5, 4), np.float32)
+    act, adv, ret = np.zeros((2, 5), int), np.zeros((2, 5), np.float32), np.ones((2, 5), np.float32)
+    mask = np.ones((2, 5), bool)
+    with pytest.raises(ValueError, match="obs"):
+        learner.step(obs[:1], act, mask, adv, ret, lr=1e-3)
+    with pytest.raises(ValueError, match="returns"):
+        learner.step(obs, act, mask, adv, ret[:, :3], lr=1e-3)
+    empty = mask.copy()
+    empty[1] = False
+    with pytest.raises(ValueError, match="mask"):
+        learner.step(obs, act, empty, adv, ret, lr=1e-3)
+    with pytest.raises(ValueError, match="lr"):
+        learner.step(obs, act, mask, adv, ret, lr=0.0)
+    bad = adv.copy()
+    bad[0, 0] = np.inf
+    with pytest.raises(ValueError, match="advantages"):
+        learner.step(obs, act, mask, bad, ret, lr=1e-3)
