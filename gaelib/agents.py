@@ -64,14 +64,30 @@ class History:
         return float(self.episode_returns[-n:].mean())
 
 
-def make_vector_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
+def make_vector_env(
+    env_id: str, num_envs: int, env_kwargs: dict | None = None
+) -> gym.vector.VectorEnv:
     """A gymnasium vector env: the environment's own vectorised version when it has one
-    (CartPole does: all environments step in one NumPy call), else a synchronous one."""
+    (CartPole does: all environments step in one NumPy call), else a synchronous one.
+
+    ``env_kwargs`` go to the environment (for CartPole e.g. ``{"max_episode_steps": 200}`` or
+    ``{"sutton_barto_reward": True}``).
+    """
     num_envs = check_positive_int("num_envs", num_envs)
+    if env_kwargs is None:
+        env_kwargs = {}
+    if not isinstance(env_kwargs, dict) or not all(isinstance(k, str) for k in env_kwargs):
+        raise ValueError(f"env_kwargs must be a dict of keyword arguments, got {env_kwargs!r}")
     try:
-        return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+        return gym.make_vec(
+            env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **env_kwargs
+        )
     except (gym.error.Error, ValueError, TypeError):
-        return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync")
+        pass
+    try:
+        return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync", **env_kwargs)
+    except TypeError as e:  # an argument the environment does not take
+        raise ValueError(f"env_kwargs {env_kwargs!r} not accepted by {env_id}: {e}") from None
 
 
 def reinforce_loss(policy: MLPPolicy, batch: EpisodeBatch, weights: np.ndarray) -> torch.Tensor:
@@ -127,6 +143,7 @@ def reinforce(
     gamma: float = 0.99,
     hidden: int = 32,
     progress: bool = False,
+    env_kwargs: dict | None = None,
 ) -> History:
     """Chapter 1: train an MLP policy with REINFORCE (reward-to-go, optional learned baseline).
 
@@ -148,7 +165,7 @@ def reinforce(
         if not (isinstance(x, int | float) and 0 < x < 1):
             raise ValueError(f"{name} must be a number in (0, 1), got {x!r}")
     rng = seed_everything(seed)
-    envs = make_vector_env(env_id, n)
+    envs = make_vector_env(env_id, n, env_kwargs)
     obs_dim = int(np.prod(envs.single_observation_space.shape))
     policy = MLPPolicy(obs_dim, int(envs.single_action_space.n), hidden)
     opt = torch.optim.Adam(policy.parameters(), lr=lr)
@@ -291,6 +308,7 @@ def ppo(
     callback: Callable[[int, int, MLPPolicy], bool | None] | None = None,
     on_iteration: Callable[[int, float], None] | None = None,
     backend: str = "numpy",
+    env_kwargs: dict | None = None,
 ) -> History:
     r"""Chapter 5: the actor-critic loop with GAE; PPO-clip (Schulman et al. 2017) when ``clip``.
 
@@ -317,6 +335,7 @@ def ppo(
     returning True; ``on_iteration(env_steps, mean_return)`` reports progress (live plots),
     with the mean return of the last 20 finished episodes (NaN before the first one ends).
 
+    ``env_kwargs`` go to the environment (:func:`make_vector_env`).
     ``backend="torch"`` takes each step with autograd on :func:`ppo_loss` and
     ``torch.optim.Adam``; ``backend="numpy"`` (the default) takes the same step with the
     gradient written out by hand (:class:`~gaelib.backprop.NumpyPPOUpdate`), several times faster
@@ -338,7 +357,7 @@ def ppo(
     for name, x in (("vf_coef", vf_coef), ("ent_coef", ent_coef), ("max_grad_norm", max_grad_norm)):
         _check_number(name, x, 0.0, 1e6)
     rng = seed_everything(seed)
-    envs = make_vector_env(env_id, num_envs)
+    envs = make_vector_env(env_id, num_envs, env_kwargs)
     collector = RolloutCollector(envs, seed=seed)
     obs_dim = int(np.prod(envs.single_observation_space.shape))
     policy = MLPPolicy(obs_dim, int(envs.single_action_space.n), hidden, orthogonal=orthogonal_init)
@@ -456,10 +475,11 @@ def evaluate(
     episodes: int = 10,
     seed: int = 0,
     greedy: bool = True,
+    env_kwargs: dict | None = None,
 ) -> np.ndarray:
     """Chapter 5: returns of ``episodes`` complete episodes (greedy actions by default)."""
     episodes = check_positive_int("episodes", episodes)
-    envs = make_vector_env(env_id, episodes)
+    envs = make_vector_env(env_id, episodes, env_kwargs)
     rng = np.random.default_rng(seed)
     if greedy:
         act = lambda o: policy.probs_numpy(o).argmax(axis=1)  # noqa: E731

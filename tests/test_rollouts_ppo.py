@@ -405,3 +405,21 @@ def test_collector_rejects_same_step_autoreset():
     with pytest.raises(ValueError, match="next-step autoreset"):
         RolloutCollector(envs)
     envs.close()
+
+
+def test_env_kwargs_reach_the_environment():
+    hist = ppo(seed=0, total_steps=2048, env_kwargs={"max_episode_steps": 30})
+    # a 30-step time limit: no CartPole episode is longer, and a fair share hit it
+    assert hist.episode_returns.max() == 30
+    assert np.mean(hist.episode_returns == 30) > 0.1
+    returns = evaluate(hist.policy, episodes=5, env_kwargs={"max_episode_steps": 12})
+    assert returns.max() <= 12
+    e = agents.make_vector_env("Acrobot-v1", 2, {"max_episode_steps": 20})  # no vector version
+    assert isinstance(e, gym.vector.SyncVectorEnv)
+    e.close()
+
+
+@pytest.mark.parametrize("bad", [{"bogus": 1}, [("max_episode_steps", 3)], {3: 1}])
+def test_bad_env_kwargs_are_refused(bad):
+    with pytest.raises(ValueError, match="env_kwargs"):
+        ppo(total_steps=256, env_kwargs=bad)
