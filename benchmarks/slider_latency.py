@@ -149,6 +149,23 @@ def _credit_assignment() -> Any:
     return widgets.credit_assignment_explorer(credit, lam=0.95)
 
 
+def _grid() -> Any:
+    # Chapter 5 trains a 5 γ × 7 λ × 5 seeds grid (about 20 s); the update's cost depends only
+    # on the grid's size, so histories of the same size (117 updates each) stand in for it.
+    from gaelib.agents import History
+
+    gen = np.random.default_rng(0)
+    steps = np.arange(1, 118) * 250
+    grid = {}
+    for g in (0.8, 0.9, 0.95, 0.99, 1.0):
+        for lam in (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 1.0):
+            grid[(g, lam)] = [
+                History(np.ones(5), steps[:5], np.cumsum(gen.random(117)), steps, 0.1, None)
+                for _ in range(5)
+            ]
+    return widgets.grid_explorer(grid, gamma=0.99)
+
+
 REGISTRY: list[tuple[str, Callable[[], Any]]] = [
     ("discount_explorer", _discount),  # chapter 0
     ("pg_estimates_explorer", _pg_estimates),  # chapter 1
@@ -159,6 +176,7 @@ REGISTRY: list[tuple[str, Callable[[], Any]]] = [
     ("gae_weights_explorer", _gae_weights),  # chapter 4
     ("trajectory_advantages_explorer", _trajectory_advantages),  # chapter 4
     ("bias_variance_explorer", _bias_variance),  # chapter 4
+    ("grid_explorer", _grid),  # chapter 5: γ
     ("moving_average_explorer", _moving_average),  # chapter 6: n
     ("trading_costs_explorer", _trading_costs),  # chapter 6: cost
     ("credit_assignment_explorer", _credit_assignment),  # chapter 7: λ

@@ -12,6 +12,7 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.lines import Line2D
 
 from .blit import BlitFrames
 
@@ -23,6 +24,9 @@ __all__ = [
     "lambda_sweep_figure",
     "grid_auc",
     "plot_gamma_lambda_map",
+    "gamma_row_figure",
+    "grid_rows_figure",
+    "grid_explorer",
     "train_explorer",
 ]
 
@@ -142,6 +146,107 @@ def plot_gamma_lambda_map(ax: plt.Axes, grid: dict) -> None:
     ax.set_ylabel("γ")
     ax.grid(False)
     ax.figure.colorbar(im, ax=ax, label="mean return over training (AUC)")
+
+
+class _GridRows:
+    """What the γ explorer draws, computed once: mean curves and AUC per (γ, λ)."""
+
+    def __init__(self, grid: dict):
+        self.gammas, self.lams, self.mean, self.se = grid_auc(grid)
+        self.x, curves = sweep_curves(grid)
+        self.curves = {k: c.mean(axis=0) for k, c in curves.items()}
+        self.colors = _colors(self.lams)
+        self.ymax = 1.1 * float(np.nanmax(self.mean + self.se))
+        self.cmax = 1.05 * max(float(c.max()) for c in self.curves.values())
+
+    def check(self, gamma) -> int:
+        if gamma not in self.gammas:
+            raise ValueError(f"gamma must be one of the grid's {self.gammas}, got {gamma!r}")
+        return self.gammas.index(gamma)
+
+    def bar_axes(self, ax1) -> None:
+        ax1.set_xticks(range(len(self.lams)), [f"{lam:g}" for lam in self.lams])
+        ax1.set_xlim(-0.6, len(self.lams) - 0.4)
+        ax1.set_ylim(0, self.ymax)
+        ax1.set_xlabel("λ")
+        ax1.set_ylabel("AUC (± s.e.)")
+
+    def static(self, axes) -> None:
+        ax0, ax1 = axes
+        ax0.set_xlim(0, self.x[-1])
+        ax0.set_ylim(0, self.cmax)
+        ax0.set_xlabel("environment steps")
+        ax0.set_ylabel("return (mean of last 20)")
+        self.bar_axes(ax1)
+        handles = [Line2D([], [], color=self.colors[lam], lw=1.8, label=f"λ={lam:g}")
+                   for lam in self.lams]  # fmt: skip
+        ax0.legend(handles=handles, ncols=2, fontsize=8, loc="upper left")  # drawn once
+
+    def dynamic(self, axes, gamma) -> list:
+        i = self.check(gamma)
+        ax0, ax1 = axes
+        artists = []
+        for lam in self.lams:
+            artists += ax0.plot(self.x, self.curves[(gamma, lam)], color=self.colors[lam], lw=1.8)
+        best = int(np.nanargmax(self.mean[i]))
+        edges = ["C3" if j == best else "none" for j in range(len(self.lams))]
+        bars = ax1.bar(range(len(self.lams)), self.mean[i], lw=2.5, ec=edges,
+                       color=[self.colors[lam] for lam in self.lams])  # fmt: skip
+        artists += list(bars.patches)
+        artists.append(ax1.vlines(range(len(self.lams)), self.mean[i] - self.se[i],
+                                  self.mean[i] + self.se[i], color="k", lw=1.2))  # fmt: skip
+        ax0.set_title(f"γ = {gamma:g}: mean learning curve per λ")
+        ax1.set_title(f"γ = {gamma:g}: AUC per λ (red: best)")
+        return artists
+
+
+def gamma_row_figure(grid: dict, gamma: float) -> plt.Figure:
+    """Chapter 5: one row of a γ × λ grid — the mean learning curve per λ and the AUC per λ
+    (± standard error, best λ framed) at ``gamma``; what :func:`grid_explorer` shows."""
+    rows = _GridRows(grid)
+    rows.check(gamma)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+    rows.static(axes)
+    rows.dynamic(axes, gamma)
+    fig.tight_layout()
+    return fig
+
+
+def grid_rows_figure(grid: dict) -> plt.Figure:
+    """Chapter 5: AUC per λ for every γ of the grid side by side (± s.e., best λ framed) —
+    the static fallback of :func:`grid_explorer`."""
+    rows = _GridRows(grid)
+    n = len(rows.gammas)
+    fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 2.9), sharey=True)
+    for ax, gamma in zip(np.atleast_1d(axes), rows.gammas, strict=True):
+        rows.bar_axes(ax)
+        ax.set_ylabel("")
+        i = rows.check(gamma)
+        best = int(np.nanargmax(rows.mean[i]))
+        for j, lam in enumerate(rows.lams):
+            ax.bar([j], [rows.mean[i, j]], color=rows.colors[lam],
+                   ec="C3" if j == best else "none", lw=2)  # fmt: skip
+        ax.vlines(range(len(rows.lams)), rows.mean[i] - rows.se[i], rows.mean[i] + rows.se[i],
+                  color="k", lw=1)  # fmt: skip
+        ax.set_xticks(range(len(rows.lams)), [f"{lam:g}" for lam in rows.lams], fontsize=7)
+        ax.set_title(f"γ = {gamma:g}")
+    np.atleast_1d(axes)[0].set_ylabel("AUC (± s.e.)")
+    fig.tight_layout()
+    return fig
+
+
+def grid_explorer(grid: dict, gamma: float = 0.99):
+    """Chapter 5: a γ slider over a γ × λ grid: which λ learns fastest at each horizon
+    (:func:`gamma_row_figure`, redrawn by blitting; nothing is trained)."""
+    import ipywidgets as widgets
+
+    from .blit import BlitFrames, blit_explorer
+
+    rows = _GridRows(grid)
+    rows.check(gamma)
+    slider = widgets.SelectionSlider(options=rows.gammas, value=gamma, description="γ")
+    frames = BlitFrames((11, 3.4), 2, rows.static, rows.dynamic, gamma)
+    return blit_explorer(frames, gamma=slider)
 
 
 def train_explorer(

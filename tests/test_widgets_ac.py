@@ -106,3 +106,47 @@ def test_train_explorer_takes_a_grid(monkeypatch):
     assert 0.8 in gamma_s.options and gamma_s.value == 0.8 and lam_s.value == 0.9
     assert "sweep mean, γ=0.8, λ=0.9" in labels[-1]  # the grid's curve for this (γ, λ)
     plt.close("all")
+
+
+def small_grid():
+    return {
+        (g, lam): [fake_run(level + d) for d in (0, 10)]
+        for g, base in ((0.8, 100), (0.99, 40))
+        for lam, level in ((0.0, base / 4), (0.95, base), (1.0, base * 0.9))
+    }
+
+
+def test_gamma_row_figure_shows_that_row():
+    grid = small_grid()
+    fig = widgets.gamma_row_figure(grid, 0.99)
+    ax0, ax1 = fig.axes
+    assert len(ax0.lines) == 3  # one mean learning curve per λ
+    heights = [p.get_height() for p in ax1.patches]
+    np.testing.assert_allclose(heights, [15, 45, 41])  # the γ = 0.99 row's mean AUCs
+    framed = [p.get_edgecolor()[3] > 0 for p in ax1.patches]
+    assert framed == [False, True, False]  # the best λ (0.95) is framed
+    assert "γ = 0.99" in ax1.get_title()
+    plt.close(fig)
+    with pytest.raises(ValueError, match="gamma"):
+        widgets.gamma_row_figure(grid, 0.5)
+    fig = widgets.grid_rows_figure(grid)
+    assert [ax.get_title() for ax in fig.axes] == ["γ = 0.8", "γ = 0.99"]
+    np.testing.assert_allclose([p.get_height() for p in fig.axes[0].patches], [30, 105, 95])
+    plt.close(fig)
+
+
+def test_grid_explorer_redraws_for_each_gamma(monkeypatch):
+    from IPython.display import Image
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
+    w = widgets.grid_explorer(small_grid(), gamma=0.99)
+    slider = w.children[0]
+    assert list(slider.options) == [0.8, 0.99]
+    slider.value = 0.8
+    slider.value = 0.99
+    frames = [x.data for x in shown if isinstance(x, Image)]
+    assert len(frames) >= 2 and frames[-1] != frames[-2]  # the picture follows the slider
+    with pytest.raises(ValueError, match="gamma"):
+        widgets.grid_explorer(small_grid(), gamma=0.9)
+    plt.close("all")
