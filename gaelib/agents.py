@@ -390,10 +390,6 @@ def ppo(
         adv = compute_gae(ro.rewards, v, nv, ro.cut, ro.truncated, gamma=gamma, lam=lam)
         ret = adv + v
         m = ro.mask
-        obs = torch.as_tensor(ro.obs[m])
-        act = torch.as_tensor(ro.actions[m])
-        adv_t = torch.as_tensor(adv[m], dtype=torch.float32)
-        ret_t = torch.as_tensor(ret[m], dtype=torch.float32)
         n = int(m.sum())
         if updater is not None:  # the same step as below, with the gradient written out
             obs, act = ro.obs[m], ro.actions[m]

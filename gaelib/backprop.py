@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["NumpyPPOUpdate"]
+__all__ = ["NumpyPPOUpdate", "mlp_forward", "mlp_backward", "clip_and_adam"]
 
 
 def _linears(name: str, module: nn.Module) -> list[nn.Linear]:
@@ -63,6 +63,61 @@ def _check_coef(name: str, x, *, positive: bool = False) -> float:
             f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got {x!r}"
         )
     return float(x)
+
+
+def mlp_forward(layers, x):
+    """tanh MLP forward pass: ``(hidden activations, outputs)``. One network — ``x [B, in]``,
+    weights ``[out, in]``, biases ``[out]`` — or K stacked ones (:mod:`gaelib.sweeps`):
+    ``x [K, B, in]``, weights ``[K, out, in]``, biases ``[K, 1, out]``."""
+    hs = [x]
+    for w, b in layers[:-1]:
+        x = np.tanh(x @ w.swapaxes(-1, -2) + b)
+        hs.append(x)
+    w, b = layers[-1]
+    return hs, x @ w.swapaxes(-1, -2) + b
+
+
+def mlp_backward(layers, grads, hs, d) -> None:
+    """Back-propagate ``d`` = ∂L/∂outputs through :func:`mlp_forward`'s network, writing
+    ∂L/∂W and ∂L/∂b into ``grads`` (views shaped like the weights)."""
+    for i in range(len(layers) - 1, -1, -1):
+        gw, gb = grads[i]
+        np.matmul(d.swapaxes(-1, -2), hs[i], out=gw)
+        d.sum(axis=-2, keepdims=gb.ndim == d.ndim, out=gb)
+        if i:
+            d = (d @ layers[i][0]) * (1.0 - hs[i] * hs[i])
+
+
+def clip_and_adam(flat, grad, m, v, tmp, *, t: int, lr: float, max_grad_norm: float,
+                  betas: tuple[float, float], eps: float):  # fmt: skip
+    """Clip the gradient's global norm to ``max_grad_norm`` (as ``clip_grad_norm_``), then one
+    Adam step (as ``torch.optim.Adam``, step number ``t``), in place on float32 buffers of one
+    learner (``[P]``) or of K learners (``[K, P]``, a norm per row). Returns the norm(s)
+    before clipping."""
+    if grad.ndim == 1:
+        norms = float(np.sqrt(np.dot(grad, grad)))
+        coef = max_grad_norm / (norms + 1e-6)
+        if coef < 1.0:
+            grad *= np.float32(coef)
+    else:
+        norms = np.sqrt(np.einsum("kp,kp->k", grad, grad))
+        grad *= np.minimum(1.0, max_grad_norm / (norms + 1e-6)).astype(np.float32)[:, None]
+    if not np.all(np.isfinite(norms)):  # before any weight moves
+        raise ValueError("the gradient is not finite (diverged weights or extreme inputs?)")
+    b1, b2 = betas
+    m *= b1
+    m += (1 - b1) * grad
+    v *= b2
+    np.multiply(grad, grad, out=tmp)
+    tmp *= 1 - b2
+    v += tmp
+    np.sqrt(v, out=tmp)
+    tmp /= np.float32(np.sqrt(1 - b2**t))
+    tmp += eps
+    np.divide(m, tmp, out=tmp)
+    tmp *= np.float32(lr / (1 - b1**t))
+    flat -= tmp
+    return norms
 
 
 class NumpyPPOUpdate:
@@ -138,28 +193,9 @@ class NumpyPPOUpdate:
         self.beta1, self.beta2, self.eps = float(betas[0]), float(betas[1]), float(eps)
         self.last_grad_norm = float("nan")
 
-    # ------------------------------------------------------------------ forward / backward
-    @staticmethod
-    def _forward(layers, x):
-        hs = [x]
-        for w, b in layers[:-1]:
-            x = np.tanh(x @ w.T + b)
-            hs.append(x)
-        w, b = layers[-1]
-        return hs, x @ w.T + b
-
-    @staticmethod
-    def _backward(layers, grads, hs, d):
-        for i in range(len(layers) - 1, -1, -1):
-            gw, gb = grads[i]
-            np.matmul(d.T, hs[i], out=gw)
-            d.sum(axis=0, out=gb)
-            if i:
-                d = (d @ layers[i][0]) * (1.0 - hs[i] * hs[i])
-
     def log_prob(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """:math:`\\log\\pi_\\theta(a|s)` under the current weights, ``[B]`` float32."""
-        _, z = self._forward(self._pw, np.asarray(obs, dtype=np.float32))
+        _, z = mlp_forward(self._pw, np.asarray(obs, dtype=np.float32))
         z = z - z.max(axis=1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         return logp[np.arange(len(logp)), actions]
@@ -171,7 +207,7 @@ class NumpyPPOUpdate:
         actor-critic loss :math:`-\\hat A \\log\\pi`. Returns the loss parts (floats).
         """
         B = len(actions)
-        hs, z = self._forward(self._pw, obs)
+        hs, z = mlp_forward(self._pw, obs)
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
         s = e.sum(axis=1, keepdims=True)
@@ -192,10 +228,10 @@ class NumpyPPOUpdate:
         entropy = -(probs * logp_all).sum(axis=1)
         if self.ent_coef > 0:
             dz += np.float32(self.ent_coef / B) * probs * (logp_all + entropy[:, None])
-        self._backward(self._pw, self._pg, hs, dz)
-        hv, v = self._forward(self._vw, obs)
+        mlp_backward(self._pw, self._pg, hs, dz)
+        hv, v = mlp_forward(self._vw, obs)
         err = v[:, 0] - returns
-        self._backward(self._vw, self._vg, hv, (np.float32(2 * self.vf_coef / B) * err)[:, None])
+        mlp_backward(self._vw, self._vg, hv, (np.float32(2 * self.vf_coef / B) * err)[:, None])
         return {
             "policy_loss": pg_loss,
             "value_loss": float(np.dot(err, err)) / B,
@@ -239,27 +275,9 @@ class NumpyPPOUpdate:
         if normalize and B > 1:
             advantages = (advantages - advantages.mean()) / (advantages.std(ddof=1) + 1e-8)
         parts = self.gradient(obs, actions, old_logp, advantages, returns, clip)
-        g = self.grad
-        norm = float(np.sqrt(np.dot(g, g)))
-        if not np.isfinite(norm):
-            raise ValueError("the gradient is not finite (diverged weights or extreme inputs?)")
-        self.last_grad_norm = norm
-        coef = self.max_grad_norm / (norm + 1e-6)
-        if coef < 1.0:
-            g *= np.float32(coef)
+        self.last_grad_norm = clip_and_adam(
+            self.flat, self.grad, self._m, self._v, self._tmp, t=self.t + 1, lr=lr,
+            max_grad_norm=self.max_grad_norm, betas=(self.beta1, self.beta2), eps=self.eps,
+        )  # fmt: skip
         self.t += 1
-        b1, b2 = self.beta1, self.beta2
-        m, v, tmp = self._m, self._v, self._tmp
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        np.multiply(g, g, out=tmp)
-        tmp *= 1 - b2
-        v += tmp
-        np.sqrt(v, out=tmp)
-        tmp /= np.float32(np.sqrt(1 - b2**self.t))
-        tmp += self.eps
-        np.divide(m, tmp, out=tmp)
-        tmp *= np.float32(lr / (1 - b1**self.t))
-        self.flat -= tmp
         return parts

@@ -23,6 +23,7 @@ from torch import nn
 from ._validate import check_positive_int, check_unit_interval
 from .advantages import compute_gae
 from .agents import History, make_vector_env
+from .backprop import clip_and_adam, mlp_backward, mlp_forward
 from .policies import MLPPolicy, ValueNet
 from .rollouts import RolloutCollector
 
@@ -67,7 +68,7 @@ class BatchedActorCritic:
         sizes = [w[0].size + b[0].size for w, b in layers]
         self.flat = np.empty((self.k, sum(sizes)), np.float32)
         self.grad = np.zeros_like(self.flat)
-        self._m, self._v = np.zeros_like(self.flat), np.zeros_like(self.flat)
+        self._m, self._v, self._tmp = (np.zeros_like(self.flat) for _ in range(3))
         self.t = 0
         self.w, self.g = [], []
         o = 0
@@ -83,56 +84,37 @@ class BatchedActorCritic:
             o = ob
         self.vf_coef, self.max_grad_norm, self.eps = vf_coef, max_grad_norm, eps
 
-    # ------------------------------------------------------------------ forward / backward
-    @staticmethod
-    def _forward(layers, x):
-        hs = [x]
-        for w, b in layers[:-1]:
-            x = np.tanh(x @ w.transpose(0, 2, 1) + b)
-            hs.append(x)
-        w, b = layers[-1]
-        return hs, x @ w.transpose(0, 2, 1) + b
-
-    @staticmethod
-    def _backward(layers, grads, hs, d):
-        for i in range(len(layers) - 1, -1, -1):
-            gw, gb = grads[i]
-            np.matmul(d.transpose(0, 2, 1), hs[i], out=gw)
-            d.sum(axis=1, keepdims=True, out=gb)
-            if i:
-                d = (d @ layers[i][0]) * (1.0 - hs[i] * hs[i])
-
     def _policy(self):
         return self.w[: self.n_policy_layers]
 
     def probs(self, obs: np.ndarray) -> np.ndarray:
         """Action probabilities ``[K, B, A]`` for observations ``[K, B, obs_dim]``."""
-        _, z = self._forward(self._policy(), obs)
+        _, z = mlp_forward(self._policy(), obs)
         z = z - z.max(axis=-1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=-1, keepdims=True)
 
     def values(self, obs: np.ndarray) -> np.ndarray:
         """:math:`V_k(s)` ``[K, B]`` for observations ``[K, B, obs_dim]``."""
-        return self._forward(self.w[self.n_policy_layers :], obs)[1][..., 0]
+        return mlp_forward(self.w[self.n_policy_layers :], obs)[1][..., 0]
 
     def gradient(self, obs, actions, mask, advantages, returns) -> None:
         """Fill :attr:`grad` ``[K, P]`` with every run's gradient. ``obs [K, B, obs_dim]``;
         ``actions``, ``mask`` (bool), ``advantages`` (standardised), ``returns``: ``[K, B]``."""
         n = np.maximum(mask.sum(axis=1, keepdims=True), 1).astype(np.float32)
         weight = mask / n  # [K, B]: 1/n_k on valid steps, 0 elsewhere
-        hs, z = self._forward(self._policy(), obs)
+        hs, z = mlp_forward(self._policy(), obs)
         z = z - z.max(axis=-1, keepdims=True)
         e = np.exp(z)
         probs = e / e.sum(axis=-1, keepdims=True)
         dlogp = (-weight * advantages).astype(np.float32)
         onehot = actions[..., None] == np.arange(probs.shape[-1])
         dz = (onehot - probs) * dlogp[..., None]  # ∂L/∂z = ∂L/∂logπ(a) · (e_a − π)
-        self._backward(self._policy(), self.g[: self.n_policy_layers], hs, dz)
+        mlp_backward(self._policy(), self.g[: self.n_policy_layers], hs, dz)
         vl = self.w[self.n_policy_layers :]
-        hv, v = self._forward(vl, obs)
+        hv, v = mlp_forward(vl, obs)
         dv = (2 * self.vf_coef) * weight * (v[..., 0] - returns)
-        self._backward(vl, self.g[self.n_policy_layers :], hv, dv[..., None].astype(np.float32))
+        mlp_backward(vl, self.g[self.n_policy_layers :], hv, dv[..., None].astype(np.float32))
 
     def step(self, obs, actions, mask, advantages, returns, *, lr: float) -> np.ndarray:
         """One step for every run: advantages standardised over each run's valid steps,
@@ -158,17 +140,10 @@ class BatchedActorCritic:
         var = (((advantages - mean) * mask) ** 2).sum(axis=1, keepdims=True) / np.maximum(n - 1, 1)
         adv = np.where(n > 1, (advantages - mean) / (np.sqrt(var) + 1e-8), advantages)
         self.gradient(obs, actions, mask, adv.astype(np.float32), returns)
-        g = self.grad
-        norms = np.sqrt(np.einsum("kp,kp->k", g, g))
-        g *= np.minimum(1.0, self.max_grad_norm / (norms + 1e-6)).astype(np.float32)[:, None]
+        norms = clip_and_adam(self.flat, self.grad, self._m, self._v, self._tmp, t=self.t + 1,
+                              lr=lr, max_grad_norm=self.max_grad_norm, betas=(0.9, 0.999),
+                              eps=self.eps)  # fmt: skip
         self.t += 1
-        b1, b2 = 0.9, 0.999
-        self._m *= b1
-        self._m += (1 - b1) * g
-        self._v *= b2
-        self._v += (1 - b2) * g * g
-        denom = np.sqrt(self._v) / np.float32(np.sqrt(1 - b2**self.t)) + np.float32(self.eps)
-        self.flat -= np.float32(lr / (1 - b1**self.t)) * self._m / denom
         return norms
 
     def copy_into(self, policies: list[MLPPolicy], values: list[ValueNet]) -> None:
