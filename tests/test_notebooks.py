@@ -6,6 +6,7 @@ outputs; this file checks the committed state of the notebooks themselves.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -122,3 +123,124 @@ def test_readme_maps_every_notebook_and_its_figures_exist():
         assert f"notebooks/{path.name}" in readme, f"README's chapter map lacks {path.name}"
     for fig in re.findall(r"\(figures/([\w.]+)\)", readme):
         assert (ROOT / "figures" / fig).is_file(), f"README shows missing figures/{fig}"
+
+
+# --- The portability rule (CONTRIBUTING.md): nbval compares only what is exact everywhere ---
+
+# Calls whose results come out of training (torch or BLAS kernels, many steps of float
+# arithmetic): their numbers differ in the last digits from CPU to CPU.
+TRAINING_CALL = re.compile(
+    r"^(reinforce\w*|ppo|actor_critic\w*|\w*_grid|train\w*|pretrain\w*|synthetic_experiment)$"
+)
+
+
+def _called_name(node: ast.Call) -> str | None:
+    f = node.func
+    return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+
+
+def _reads(node: ast.AST, tainted: set[str]) -> bool:
+    # a loop or comprehension variable drawn from a clean iterable is clean inside its loop
+    loops = [n for n in ast.walk(node) if isinstance(n, ast.For | ast.comprehension)]
+    rebound = set().union(*(_stored_names(n.target) for n in loops if not _reads(n.iter, tainted)))
+    tainted = tainted - rebound
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id in tainted:
+            return True
+        if isinstance(sub, ast.Call) and TRAINING_CALL.match(_called_name(sub) or ""):
+            return True
+    return False
+
+
+def _prints_tainted(stmt: ast.stmt, tainted: set[str], last: bool) -> bool:
+    """Does ``stmt`` print (or, as the cell's last statement, show) a tainted value?"""
+    if (
+        last
+        and isinstance(stmt, ast.Expr)
+        and not (isinstance(stmt.value, ast.Call) and _called_name(stmt.value) == "print")
+    ):
+        return _reads(stmt.value, tainted)
+    return any(
+        isinstance(sub, ast.Call)
+        and _called_name(sub) in ("print", "display")
+        and any(_reads(a, tainted) for a in [*sub.args, *(k.value for k in sub.keywords)])
+        for sub in ast.walk(stmt)
+    )
+
+
+def _stored_names(stmt: ast.AST) -> set[str]:
+    names = {
+        n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    if isinstance(stmt, ast.FunctionDef | ast.ClassDef):
+        names.add(stmt.name)
+    return names
+
+
+def _compared_text(cell: dict) -> bool:
+    """Does nbval compare text this cell printed? (stdout, or a value other than a figure)"""
+    for out in cell.get("outputs", []):
+        if out["output_type"] == "stream" and out["name"] == "stdout":
+            return True
+        if out["output_type"] == "execute_result":
+            text = "".join(out.get("data", {}).get("text/plain", ""))
+            if not re.fullmatch(r"<Figure size \d+x\d+ with \d+ Axes>", text.strip()):
+                return True
+    return False
+
+
+def training_dependent_compared_cells(book: dict) -> list[int]:
+    """Code cells (indices into ``book["cells"]``) whose compared text output is computed from
+    training: data flow from a training call (or a function that makes one), statement by
+    statement, through every name assigned from it."""
+    tainted: set[str] = set()
+    bad = []
+    for i, cell in enumerate(book["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        src = "\n".join(ln for ln in source(cell).splitlines() if ln.lstrip()[:1] not in "%!")
+        shows = False
+        body = ast.parse(src).body
+        for k, stmt in enumerate(body):
+            if _reads(stmt, tainted):
+                tainted |= _stored_names(stmt)
+            elif not isinstance(stmt, ast.AugAssign):  # rebound to a value free of training
+                tainted -= _stored_names(stmt)
+            shows |= _prints_tainted(stmt, tainted, last=k == len(body) - 1)
+        ignored = any(ln.strip() == "# NBVAL_IGNORE_OUTPUT" for ln in source(cell).splitlines())
+        if shows and not ignored and _compared_text(cell):
+            bad.append(i)
+    return bad
+
+
+def test_training_numbers_are_not_compared(nb):
+    """A cell that prints something computed from training carries NBVAL_IGNORE_OUTPUT (and
+    asserts its claim): such numbers differ between CPUs, so nbval must not compare them."""
+    name, book = nb
+    bad = training_dependent_compared_cells(book)
+    assert not bad, (
+        f"{name}: cells {bad} print numbers that come from training without NBVAL_IGNORE_OUTPUT"
+    )
+
+
+def test_the_training_data_flow_check_is_not_blind():
+    def cell(src, out=None, marked=False):
+        src = ("# NBVAL_IGNORE_OUTPUT\n" if marked else "") + src
+        outputs = [{"output_type": "stream", "name": "stdout", "text": out}] if out else []
+        return {"cell_type": "code", "source": src, "outputs": outputs}
+
+    book = {
+        "cells": [
+            cell("import numpy as np\nx = np.arange(3)\nprint(x)", "[0 1 2]"),  # exact: fine
+            cell("run = gaelib.agents.ppo(seed=0)\nbest = run.episode_returns.max()"),
+            cell("score = best / 500\nother = 3", None),  # no output: fine, but taints score
+            cell("assert score > 0.5\nprint('checked: score > 0.5')", "checked"),  # constant
+            cell("print(other)", "3"),  # not derived from training: fine
+            cell("best = 2\nprint(best)", "2"),  # rebound: fine
+            cell("print(score)", "0.95"),  # derived from training, compared: flagged
+            cell("print(score)\nassert score > 0.5", "0.95", marked=True),  # marked: fine
+            cell("for score in [1, 2]:\n    print(score)", "1\n2"),  # a clean loop variable
+            cell("def f(s):\n    return train_lm(seed=s)\n\nr = f(1)\nprint(r)", "x"),  # flagged
+        ]
+    }
+    assert training_dependent_compared_cells(book) == [6, 9]
