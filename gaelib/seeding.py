@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import random
 
@@ -9,7 +11,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-__all__ = ["seed_everything", "limit_threads"]
+__all__ = ["seed_everything", "limit_threads", "one_thread"]
 
 
 def limit_threads(threads: int) -> None:
@@ -19,6 +21,22 @@ def limit_threads(threads: int) -> None:
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
     torch.set_num_threads(threads)
     threadpool_limits(limits=threads, user_api="blas")
+
+
+def one_thread(fn):
+    """Decorator: run ``fn`` with torch and BLAS on one thread, restoring both afterwards
+    (for library functions that may be called without :func:`seed_everything`)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        threads = torch.get_num_threads()
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
+            stack.callback(torch.set_num_threads, threads)
+            torch.set_num_threads(1)
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def seed_everything(seed: int, *, threads: int | None = 1) -> np.random.Generator:

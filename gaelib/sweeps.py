@@ -26,6 +26,7 @@ from .agents import History, make_vector_env
 from .backprop import clip_and_adam, mlp_backward, mlp_forward
 from .policies import MLPPolicy, ValueNet
 from .rollouts import RolloutCollector
+from .seeding import one_thread
 
 __all__ = ["BatchedActorCritic", "actor_critic_grid"]
 
@@ -87,41 +88,57 @@ class BatchedActorCritic:
     def _policy(self):
         return self.w[: self.n_policy_layers]
 
-    def probs(self, obs: np.ndarray) -> np.ndarray:
-        """Action probabilities ``[K, B, A]`` for observations ``[K, B, obs_dim]``."""
-        _, z = mlp_forward(self._policy(), obs)
-        z = z - z.max(axis=-1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=-1, keepdims=True)
-
-    def values(self, obs: np.ndarray) -> np.ndarray:
-        """:math:`V_k(s)` ``[K, B]`` for observations ``[K, B, obs_dim]``."""
-        return mlp_forward(self.w[self.n_policy_layers :], obs)[1][..., 0]
-
-    def gradient(self, obs, actions, mask, advantages, returns) -> None:
-        """Fill :attr:`grad` ``[K, P]`` with every run's gradient. ``obs [K, B, obs_dim]``;
-        ``actions``, ``mask`` (bool), ``advantages`` (standardised), ``returns``: ``[K, B]``."""
-        n = np.maximum(mask.sum(axis=1, keepdims=True), 1).astype(np.float32)
-        weight = mask / n  # [K, B]: 1/n_k on valid steps, 0 elsewhere
+    def policy_forward(self, obs: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """``(activations, probabilities [K, B, A])`` for observations ``[K, B, obs_dim]``;
+        the activations (input and hidden layers) are what :meth:`gradient` back-propagates
+        through, so a rollout's acting passes can be kept and reused."""
         hs, z = mlp_forward(self._policy(), obs)
         z = z - z.max(axis=-1, keepdims=True)
         e = np.exp(z)
-        probs = e / e.sum(axis=-1, keepdims=True)
+        return hs, e / e.sum(axis=-1, keepdims=True)
+
+    def probs(self, obs: np.ndarray) -> np.ndarray:
+        """Action probabilities ``[K, B, A]`` for observations ``[K, B, obs_dim]``."""
+        return self.policy_forward(obs)[1]
+
+    def value_forward(self, obs: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """``(activations, V [K, B])`` for observations ``[K, B, obs_dim]``."""
+        hv, v = mlp_forward(self.w[self.n_policy_layers :], obs)
+        return hv, v[..., 0]
+
+    def values(self, obs: np.ndarray) -> np.ndarray:
+        """:math:`V_k(s)` ``[K, B]`` for observations ``[K, B, obs_dim]``."""
+        return self.value_forward(obs)[1]
+
+    def gradient(self, obs, actions, mask, advantages, returns, *, policy_pass=None,
+                 value_pass=None) -> None:  # fmt: skip
+        """Fill :attr:`grad` ``[K, P]`` with every run's gradient. ``obs [K, B, obs_dim]``;
+        ``actions``, ``mask`` (bool), ``advantages`` (standardised), ``returns``: ``[K, B]``.
+
+        ``policy_pass`` / ``value_pass``: the outputs of :meth:`policy_forward` /
+        :meth:`value_forward` on ``obs`` with the current weights, if already computed (the
+        actor-critic takes one step per rollout, so the passes made while acting and while
+        computing advantages are the ones the gradient needs)."""
+        n = np.maximum(mask.sum(axis=1, keepdims=True), 1).astype(np.float32)
+        weight = mask / n  # [K, B]: 1/n_k on valid steps, 0 elsewhere
+        hs, probs = policy_pass if policy_pass is not None else self.policy_forward(obs)
         dlogp = (-weight * advantages).astype(np.float32)
         onehot = actions[..., None] == np.arange(probs.shape[-1])
         dz = (onehot - probs) * dlogp[..., None]  # ∂L/∂z = ∂L/∂logπ(a) · (e_a − π)
         mlp_backward(self._policy(), self.g[: self.n_policy_layers], hs, dz)
+        hv, v = value_pass if value_pass is not None else self.value_forward(obs)
+        dv = (2 * self.vf_coef) * weight * (v - returns)
         vl = self.w[self.n_policy_layers :]
-        hv, v = mlp_forward(vl, obs)
-        dv = (2 * self.vf_coef) * weight * (v[..., 0] - returns)
         mlp_backward(vl, self.g[self.n_policy_layers :], hv, dv[..., None].astype(np.float32))
 
-    def step(self, obs, actions, mask, advantages, returns, *, lr: float) -> np.ndarray:
+    def step(self, obs, actions, mask, advantages, returns, *, lr: float, policy_pass=None,
+             value_pass=None) -> np.ndarray:  # fmt: skip
         """One step for every run: advantages standardised over each run's valid steps,
         gradient, per-run global-norm clipping, Adam. Returns the per-run gradient norms.
 
         ``obs [K, B, obs_dim]``; ``actions``, ``mask``, ``advantages``, ``returns``: ``[K, B]``.
-        Every run needs at least one valid step (``mask`` True)."""
+        Every run needs at least one valid step (``mask`` True). ``policy_pass``,
+        ``value_pass``: see :meth:`gradient`."""
         if obs.ndim != 3 or obs.shape[0] != self.k:
             raise ValueError(f"obs must have shape [{self.k}, B, obs_dim], got {obs.shape}")
         shape = obs.shape[:2]
@@ -139,7 +156,8 @@ class BatchedActorCritic:
         mean = (advantages * mask).sum(axis=1, keepdims=True) / np.maximum(n, 1)
         var = (((advantages - mean) * mask) ** 2).sum(axis=1, keepdims=True) / np.maximum(n - 1, 1)
         adv = np.where(n > 1, (advantages - mean) / (np.sqrt(var) + 1e-8), advantages)
-        self.gradient(obs, actions, mask, adv.astype(np.float32), returns)
+        self.gradient(obs, actions, mask, adv.astype(np.float32), returns,
+                      policy_pass=policy_pass, value_pass=value_pass)  # fmt: skip
         norms = clip_and_adam(self.flat, self.grad, self._m, self._v, self._tmp, t=self.t + 1,
                               lr=lr, max_grad_norm=self.max_grad_norm, betas=(0.9, 0.999),
                               eps=self.eps)  # fmt: skip
@@ -156,6 +174,9 @@ class BatchedActorCritic:
                     lin.bias.copy_(torch.from_numpy(b[k, 0].copy()))
 
 
+# One thread for torch and BLAS (as seed_everything sets): the batched products are small, and
+# two threads sharing a core with another program spin-wait for each other.
+@one_thread
 def actor_critic_grid(
     gammas,
     lams,
@@ -216,15 +237,10 @@ def actor_critic_grid(
     obs_dim = int(np.prod(envs.single_observation_space.shape))
     n_actions = int(envs.single_action_space.n)
     policies, values = [], []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as seed_everything does: the same weights on any machine
-    try:
-        for _, _, s in runs:
-            torch.manual_seed(s)  # the initial weights of actor_critic(seed=s)
-            policies.append(MLPPolicy(obs_dim, n_actions, hidden, orthogonal=True))
-            values.append(ValueNet(obs_dim, hidden, orthogonal=True))
-    finally:
-        torch.set_num_threads(threads)
+    for _, _, s in runs:  # on one thread, as seed_everything sets: the same weights anywhere
+        torch.manual_seed(s)  # the initial weights of actor_critic(seed=s)
+        policies.append(MLPPolicy(obs_dim, n_actions, hidden, orthogonal=True))
+        values.append(ValueNet(obs_dim, hidden, orthogonal=True))
     learner = BatchedActorCritic(policies, values, vf_coef=vf_coef, max_grad_norm=max_grad_norm)
     groups: dict[tuple[float, float], np.ndarray] = {}
     for k, (g, lam, _) in enumerate(runs):  # columns of the vector env that belong to (γ, λ)
@@ -243,8 +259,12 @@ def actor_critic_grid(
 
         bar = tqdm(bar, desc=f"{K} actor-critic runs in lockstep")
 
+    passes: list[tuple[list[np.ndarray], np.ndarray]] = []  # this rollout's acting passes
+
     def act(obs: np.ndarray) -> np.ndarray:  # the sampling rule of MLPPolicy.act
-        p = learner.probs(obs.reshape(K, ne, obs_dim).astype(np.float32)).reshape(K * ne, -1)
+        hs, p = learner.policy_forward(obs.reshape(K, ne, obs_dim).astype(np.float32))
+        passes.append((hs, p))
+        p = p.reshape(K * ne, -1)
         u = rng.random((p.shape[0], 1))
         return np.minimum((p.cumsum(axis=1) < u).sum(axis=1), n_actions - 1)
 
@@ -254,11 +274,22 @@ def actor_critic_grid(
 
     for it in bar:
         n_ep = len(collector.episode_returns)
+        passes.clear()
         ro = collector.collect(act, n_steps)
         T = n_steps
         o_run = by_run(ro.obs)
-        v = learner.values(o_run).astype(np.float64)
-        nv = learner.values(by_run(ro.next_obs)).astype(np.float64)
+        # One step per rollout, so the policy's passes made while acting are the gradient's
+        # (run k's steps t-major, as by_run orders them), and so is the critic's pass on the
+        # rollout's observations. With next-step autoreset next_obs[t] is obs[t + 1]: only the
+        # observations after the last step need a pass of their own.
+        policy_pass = (
+            [np.concatenate([hs[i] for hs, _ in passes], axis=1) for i in range(len(passes[0][0]))],
+            np.concatenate([p for _, p in passes], axis=1),
+        )
+        value_pass = learner.value_forward(o_run)
+        v_last = learner.values(ro.next_obs[-1].reshape(K, ne, obs_dim))
+        v = value_pass[1].astype(np.float64)
+        nv = np.concatenate([v[:, ne:], v_last], axis=1)
         v_t, nv_t = (x.reshape(K, T, ne).swapaxes(0, 1).reshape(T, K * ne) for x in (v, nv))
         adv = np.empty((T, K * ne))
         for (g, lam), cols in groups.items():
@@ -271,7 +302,8 @@ def actor_critic_grid(
             rng.permutation(int(mask[k].sum()))
         frac = 1.0 - it / iterations if lr_decay else 1.0
         learner.step(o_run, by_run(ro.actions), mask, by_run(adv).astype(np.float32),
-                     by_run(ret).astype(np.float32), lr=lr * frac)  # fmt: skip
+                     by_run(ret).astype(np.float32), lr=lr * frac, policy_pass=policy_pass,
+                     value_pass=value_pass)  # fmt: skip
         # per-run bookkeeping: finished episodes, environment steps
         valid_per_t = ro.mask.reshape(T, K, ne).sum(axis=2)  # [T, K]
         cum = steps[None, :] + np.cumsum(valid_per_t, axis=0)
