@@ -17,7 +17,9 @@ reward of +0.1 for a buy before a rise and −0.1 for a sell before a fall. This
 * baselines (buy-and-hold, flat, random, momentum: :func:`strategy_rewards`); and, in
   :mod:`gaelib.stock_train` (re-exported here), a vectorised simulator of the same accounting
   (:func:`run_policy`) used to train the softmax-linear policy of chapter 1 fast
-  (:func:`train_trading_policy`).
+  (:func:`train_trading_policy`), and their lockstep versions, which train K runs (seeds or
+  price series) at once in a batched environment (:class:`BatchedTradingEnv`,
+  :func:`train_trading_policies`).
 
 Index conventions: ``prices[t]`` is the close of day t; the observation at t uses prices up
 to t only; the step taken at t earns the move from t to t+1.

@@ -373,3 +373,204 @@ def test_gae_actor_critic_with_lambda_one_is_reinforce_with_baseline():
     assert not np.allclose(c.policy.theta, a.policy.theta)
     with pytest.raises(ValueError, match="lam"):
         stock.train_trading_policy(s.prices, x, lam=1.5, **kw)
+
+
+# ------------------------------------------------------------- lockstep: K runs at once
+
+
+def _series(seed: int, n: int = 300) -> np.ndarray:
+    return stock.synthetic_prices(n, seed=seed, drift=0.002).prices
+
+
+def test_batched_env_gives_exactly_the_gym_envs_rewards_and_observations():
+    """The reference is gymnasium's gaelib/StockTrading-v0: the same actions from the same
+    starts give bit-identical rewards and (in float32) identical observations."""
+    rng = np.random.default_rng(0)
+    window, ma, cost, H = 4, 7, 0.002, 25
+    prices = np.stack([_series(1, 120), _series(2, 120)])
+    feats = np.stack([stock.market_features(p, window, ma) for p in prices])
+    starts = np.array([[3, 50, 94], [10, 11, 60]])
+    actions = rng.integers(0, 3, size=(H, 2, 3))
+    benv = stock.BatchedTradingEnv(prices, feats, cost)
+    obs_b = [benv.reset(starts, H)]
+    rew_b, trunc_b = [], []
+    for h in range(H):
+        o, r, tr = benv.step(actions[h])
+        obs_b.append(o)
+        rew_b.append(r)
+        trunc_b.append(tr)
+    assert trunc_b == [False] * (H - 1) + [True]
+    for k in range(2):
+        for e in range(3):
+            env = gym.make(
+                "gaelib/StockTrading-v0",
+                prices=prices[k],
+                window=window,
+                cost=cost,
+                ma_window=ma,
+                horizon=H,
+            )
+            obs, info = env.reset(options={"start": int(starts[k, e])})
+            assert np.array_equal(obs, obs_b[0][k, e].astype(np.float32))
+            for h in range(H):
+                obs, r, term, trunc, info = env.step(int(actions[h, k, e]))
+                assert r == rew_b[h][k, e], (k, e, h)  # exactly, not approximately
+                assert np.array_equal(obs, obs_b[h + 1][k, e].astype(np.float32))
+                assert trunc == trunc_b[h] and not term
+            assert info["t"] == benv.t[k, e]
+
+
+def test_batched_env_validation():
+    p = _series(0, 50)
+    f = stock.market_features(p, 3, 5)
+    env = stock.BatchedTradingEnv(p, f, 0.001)
+    assert env.n_runs == 1
+    with pytest.raises(ValueError, match="starts"):
+        env.reset(np.array([[45]]), 10)  # runs past the data
+    with pytest.raises(ValueError, match="starts"):
+        env.reset(np.array([3, 4]), 5)  # not [K, E]
+    env.reset(np.array([[3, 4]]), 1)
+    with pytest.raises(ValueError, match="actions"):
+        env.step(np.array([[1, 1, 1]]))
+    with pytest.raises(ValueError, match="actions"):
+        env.step(np.array([[3, 0]]))
+    with pytest.raises(ValueError, match="actions"):
+        env.step(np.array([[1.0, 0.0]]))
+    env.step(np.array([[2, 0]]))
+    with pytest.raises(ValueError, match="reset"):
+        env.step(np.array([[2, 0]]))
+    with pytest.raises(ValueError, match="cost"):
+        stock.BatchedTradingEnv(p, f, -0.1)
+    with pytest.raises(ValueError, match="features"):
+        stock.BatchedTradingEnv(p, f[:-1], 0.0)
+    with pytest.raises(ValueError, match="same K"):
+        stock.BatchedTradingEnv(np.stack([p, p]), np.stack([f, f, f]), 0.0)
+
+
+def test_run_policies_matches_run_policy_run_by_run():
+    """Sampled (the same uniforms as run_policy's rng draws) and greedy: the same actions and
+    positions, and the same rewards up to the last bits of the log-return."""
+    rng = np.random.default_rng(3)
+    prices = [_series(4), _series(5)]
+    xs = [stock.market_features(p, 5, 10) for p in prices]
+    pols = [stock.TradingPolicy(rng.normal(size=3 * 8), x.mean(0), x.std(0)) for x in xs]
+    starts = np.array([[6, 100, 200, 30], [50, 51, 52, 250]])
+    H = 40
+    env = stock.BatchedTradingEnv(np.stack(prices), np.stack(xs), 0.003)
+    uniforms = np.stack([np.random.default_rng(10 + k).random((H, 4)) for k in range(2)], 1)
+    sampled = stock.run_policies(pols, env, starts, H, uniforms)
+    greedy = stock.run_policies(pols, env, starts, H)
+    for k in range(2):
+        ro = stock.run_policy(
+            pols[k], prices[k], xs[k], starts[k], H, 0.003, np.random.default_rng(10 + k)
+        )
+        assert np.array_equal(ro.actions, sampled.actions[:, k])
+        assert np.array_equal(ro.positions, sampled.positions[:, k])
+        np.testing.assert_allclose(sampled.rewards[:, k], ro.rewards, rtol=0, atol=1e-14)
+        probs = pols[k].probs(
+            xs[k][sampled.days[:, k].ravel()], sampled.positions_before[:, k].ravel()
+        )
+        np.testing.assert_allclose(sampled.probs[:, k].reshape(-1, 3), probs, atol=1e-14)
+        rg = stock.run_policy(pols[k], prices[k], xs[k], starts[k], H, 0.003, greedy=True)
+        assert np.array_equal(rg.actions, greedy.actions[:, k])
+    assert sampled.actions.shape == sampled.rewards.shape == (H, 2, 4)
+    assert np.array_equal(sampled.days[0], starts) and np.all(np.diff(sampled.days, axis=0) == 1)
+
+
+def test_run_policies_validation():
+    p = _series(0, 80)
+    x = stock.market_features(p, 3, 5)
+    env = stock.BatchedTradingEnv(p, x, 0.0)
+    pol = stock.TradingPolicy(np.zeros(3 * 6), x.mean(0), x.std(0) + 1)
+    starts = np.array([[5, 6]])
+    with pytest.raises(ValueError, match="policies"):
+        stock.run_policies([pol, pol], env, starts, 5)
+    with pytest.raises(ValueError, match="policies"):
+        stock.run_policies([stock.TradingPolicy(np.zeros(9), x.mean(0), x.std(0))], env, starts, 5)
+    with pytest.raises(ValueError, match="uniforms"):
+        stock.run_policies([pol], env, starts, 5, np.full((5, 1, 3), 0.5))
+    with pytest.raises(ValueError, match="uniforms"):
+        stock.run_policies([pol], env, starts, 5, np.full((5, 1, 2), 1.0))
+    ro = stock.run_policies([pol], env, starts, 5, np.full((5, 1, 2), 0.5))
+    assert np.all(ro.actions == 1)  # uniform policy, u = 0.5: the middle action (hold)
+
+
+LOCKSTEP_KW = dict(train_range=(10, 250), cost=0.001, iterations=20, episodes=16, horizon=30)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [{}, {"lam": 0.9}, {"lam": 0.0}, {"baseline": False}],
+    ids=["reinforce+baseline", "gae-0.9", "gae-0", "reinforce"],
+)
+def test_lockstep_training_equals_the_sequential_runs(variant):
+    """Run k of a lockstep batch is train_trading_policy with seed k on series k: the same
+    episodes (identical mean returns) and the same weights up to float rounding."""
+    seeds = [3, 7, 11]
+    prices = np.stack([_series(s) for s in seeds])
+    x = np.stack([stock.market_features(p, 10, 20) for p in prices])
+    batch = stock.train_trading_policies(prices, x, seeds=seeds, **LOCKSTEP_KW, **variant)
+    one = stock.train_trading_policies(prices[1], x[1], seeds=[7], **LOCKSTEP_KW, **variant)[0]
+    for k, s in enumerate(seeds):
+        ref = stock.train_trading_policy(prices[k], x[k], seed=s, **LOCKSTEP_KW, **variant)
+        np.testing.assert_allclose(batch[k].mean_return, ref.mean_return, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(batch[k].policy.theta, ref.policy.theta, rtol=0, atol=1e-8)
+        assert np.array_equal(batch[k].policy.mean, ref.policy.mean)
+        assert np.array_equal(batch[k].policy.std, ref.policy.std)
+        assert batch[k].config == ref.config
+    # batching does not change a run: the one-run lockstep gives run 1 of the batch
+    np.testing.assert_allclose(one.policy.theta, batch[1].policy.theta, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(one.mean_return, batch[1].mean_return)
+
+
+def test_lockstep_training_on_one_shared_series():
+    p = _series(2)
+    x = stock.market_features(p, 10, 20)
+    shared = stock.train_trading_policies(p, x, seeds=[0, 1], **LOCKSTEP_KW)
+    tiled = stock.train_trading_policies(
+        np.stack([p, p]), np.stack([x, x]), seeds=[0, 1], **LOCKSTEP_KW
+    )
+    for a, b in zip(shared, tiled, strict=True):
+        np.testing.assert_array_equal(a.policy.theta, b.policy.theta)
+    assert not np.allclose(shared[0].policy.theta, shared[1].policy.theta)
+
+
+def test_lockstep_training_learns_with_an_oracle_feature():
+    """Learning test, in lockstep: with the true regime as a feature every run beats
+    buy-and-hold on the held-out days."""
+    series = [stock.synthetic_prices(1500, seed=s, drift=0.002) for s in (1, 2)]
+    prices = np.stack([s.prices for s in series])
+    x = np.stack(
+        [np.column_stack([stock.market_features(s.prices, 5, 20), s.regime]) for s in series]
+    )
+    runs = stock.train_trading_policies(
+        prices, x, seeds=[0, 1], train_range=(5, 1000), iterations=60, cost=0.001
+    )
+    n = 1500 - 1 - 1000
+    env = stock.BatchedTradingEnv(prices, x, 0.001)
+    ro = stock.run_policies([r.policy for r in runs], env, np.full((2, 1), 1000), n)
+    for k in range(2):
+        bh = stock.strategy_rewards(prices[k, 1000:], np.ones(n), 0.001).sum()
+        assert ro.rewards[:, k].sum() > bh + 0.2
+        assert runs[k].mean_return[-10:].mean() > runs[k].mean_return[:10].mean()
+
+
+@pytest.mark.parametrize(
+    "kw, name",
+    [
+        ({"seeds": []}, "seeds"),
+        ({"seeds": [0, -1]}, "seeds"),
+        ({"seeds": [0, 1, 2]}, "seeds"),  # two series, three seeds
+        ({"lam": 1.5}, "lam"),
+        ({"gamma": -0.1}, "gamma"),
+        ({"train_range": (10, 30)}, "train_range"),
+        ({"iterations": 0}, "iterations"),
+        ({"episodes": 0}, "episodes"),
+    ],
+)
+def test_lockstep_training_validation(kw, name):
+    prices = np.stack([_series(0), _series(1)])
+    x = np.stack([stock.market_features(p, 10, 20) for p in prices])
+    args = {"seeds": [0, 1], **LOCKSTEP_KW, "iterations": 2} | kw
+    with pytest.raises(ValueError, match=name):
+        stock.train_trading_policies(prices, x, **args)
