@@ -154,6 +154,10 @@ def reinforce(
     current prediction was used as the baseline (so the baseline never depends on the action
     it is compared with).
 
+    :func:`gaelib.reinforce_batch.reinforce_grid` runs this same loop for several (seed,
+    baseline) pairs at once, in lockstep, several times faster than calling this function
+    for each.
+
     Returns:
         A :class:`History` (episode returns, environment steps, wall time, trained networks).
     """

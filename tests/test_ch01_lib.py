@@ -130,7 +130,7 @@ def test_policy_gradient_estimate_matches_per_step_autograd():
 
 
 def test_reinforce_learns_and_is_reproducible():
-    """A short seeded run must clearly beat the random policy (about 22 steps)."""
+    """A short seeded run must clearly beat the random policy (about 22 steps, chapter 1)."""
     h = agents.reinforce(seed=0, baseline=True, iterations=25)
     assert h.last_mean(50) > 100
     assert len(h.episode_returns) == 25 * 16
