@@ -39,14 +39,16 @@ def use_course_style() -> None:
     mpl.rcParams.update(STYLE)
 
 
-def figures_dir() -> Path:
+def figures_dir(*, committed: bool = False) -> Path:
     """The folder figures are saved to.
 
-    ``$GAELIB_FIGURES_DIR`` if set; otherwise the ``figures/`` folder of the checkout that
-    holds this package (editable install); otherwise ``./figures``.
+    ``$GAELIB_FIGURES_DIR`` if set (the test suite sets it, so that a test run leaves the
+    committed figures alone); otherwise the ``figures/`` folder of the checkout that holds this
+    package (editable install); otherwise ``./figures``. ``committed=True`` ignores
+    ``$GAELIB_FIGURES_DIR``: the checkout's own ``figures/``, the ones the README shows.
     """
     env = os.environ.get("GAELIB_FIGURES_DIR")
-    if env:
+    if env and not committed:
         return Path(env)
     repo = Path(__file__).resolve().parents[1]
     if (repo / "figures").is_dir() and (repo / "pyproject.toml").is_file():

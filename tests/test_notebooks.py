@@ -168,6 +168,30 @@ def _prints_tainted(stmt: ast.stmt, tainted: set[str], last: bool) -> bool:
     )
 
 
+def _root(node: ast.AST) -> str | None:
+    while isinstance(node, ast.Attribute | ast.Subscript):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _mutated_names(stmt: ast.AST) -> set[str]:
+    """Names whose object ``stmt`` may change in place: ``x[k] = ...``, ``x.a = ...``,
+    ``x[k] += ...``, ``x.append(...)`` / ``x[k].update(...)`` (any method call on a name)."""
+    names = set()
+    for node in ast.walk(stmt):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        for t in targets:
+            if isinstance(t, ast.Attribute | ast.Subscript) and _root(t):
+                names.add(_root(t))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and _root(node.func):
+            names.add(_root(node.func))
+    return names
+
+
 def _stored_names(stmt: ast.AST) -> set[str]:
     names = {
         n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
@@ -194,6 +218,7 @@ def training_dependent_compared_cells(book: dict) -> list[int]:
     training: data flow from a training call (or a function that makes one), statement by
     statement, through every name assigned from it."""
     tainted: set[str] = set()
+    modules = {"np", "torch", "plt", "gaelib"}  # and every name an import binds (below)
     bad = []
     for i, cell in enumerate(book["cells"]):
         if cell["cell_type"] != "code":
@@ -202,8 +227,10 @@ def training_dependent_compared_cells(book: dict) -> list[int]:
         shows = False
         body = ast.parse(src).body
         for k, stmt in enumerate(body):
+            if isinstance(stmt, ast.Import | ast.ImportFrom):
+                modules |= {(a.asname or a.name).split(".")[0] for a in stmt.names}
             if _reads(stmt, tainted):
-                tainted |= _stored_names(stmt)
+                tainted |= (_stored_names(stmt) | _mutated_names(stmt)) - modules
             elif not isinstance(stmt, ast.AugAssign):  # rebound to a value free of training
                 tainted -= _stored_names(stmt)
             shows |= _prints_tainted(stmt, tainted, last=k == len(body) - 1)
@@ -240,7 +267,9 @@ def test_the_training_data_flow_check_is_not_blind():
             cell("print(score)", "0.95"),  # derived from training, compared: flagged
             cell("print(score)\nassert score > 0.5", "0.95", marked=True),  # marked: fine
             cell("for score in [1, 2]:\n    print(score)", "1\n2"),  # a clean loop variable
+            cell("log = {}\nlog['r'] = run.wall_time\nprint(log)", "{'r': 1}"),  # item assignment
+            cell("runs = []\nruns.append(ppo(seed=1))\nprint(len(runs), runs)", "1 [..]"),
             cell("def f(s):\n    return train_lm(seed=s)\n\nr = f(1)\nprint(r)", "x"),  # flagged
         ]
     }
-    assert training_dependent_compared_cells(book) == [6, 9]
+    assert training_dependent_compared_cells(book) == [6, 9, 10, 11]
