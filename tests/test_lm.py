@@ -1,5 +1,6 @@
 """Chapter 7 library: per-token rewards and advantages of padded batches, GRPO, the toy task,
-the credit-assignment figure, and a short seeded learning test."""
+the stacked GRU and its hand-written backward pass, lockstep training, the credit-assignment
+figure, and a short seeded learning test."""
 
 from __future__ import annotations
 
@@ -267,6 +268,136 @@ def test_credit_explorer_redraws():
         widgets.credit_assignment_explorer(credit(), lam=0.3)
 
 
+# ------------------------------------------------- the stacked GRU and the lockstep
+
+
+def test_gru_stack_computes_what_each_token_gru_computes_forward_and_backward():
+    torch.manual_seed(0)
+    for n_out in (8, 1):
+        nets = [lm.TokenGRU(8, n_out) for _ in range(3)]
+        stack = lm.GRUStack(nets)
+        x = torch.randint(1, 8, (3, 5, 7))
+        h0 = torch.randn(3, 5, 32)
+        y, h = stack(x, h0)
+        weights = torch.randn(y.shape)
+        weights[y < -1e8] = 0  # the PAD logits are -1e9 in both
+        (y * weights).sum().backward()
+        for r, net in enumerate(nets):
+            y_r, h_r = net(x[r], h0[r][None])
+            (y_r * weights[r]).sum().backward()
+            torch.testing.assert_close(y[r], y_r, atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(h[r], h_r[0], atol=1e-5, rtol=1e-5)
+            grads = {
+                "emb": net.emb.weight.grad,
+                "w_ih": net.gru.weight_ih_l0.grad,
+                "w_hh": net.gru.weight_hh_l0.grad,
+                "b_ih": net.gru.bias_ih_l0.grad,
+                "b_hh": net.gru.bias_hh_l0.grad,
+                "w_head": net.head.weight.grad,
+                "b_head": net.head.bias.grad,
+            }
+            for name, g in grads.items():
+                torch.testing.assert_close(getattr(stack, name).grad[r], g, atol=1e-4, rtol=1e-4)
+
+
+def test_hand_written_backward_of_the_recurrence_passes_gradcheck():
+    from gaelib.lm import _GRURecurrence
+
+    gen = torch.Generator().manual_seed(1)
+    R, B, T, H = 2, 3, 4, 5
+    args = [
+        torch.randn(R, B, T, 3 * H, generator=gen, dtype=torch.float64),
+        torch.randn(R, B, H, generator=gen, dtype=torch.float64),
+        torch.randn(R, 3 * H, H, generator=gen, dtype=torch.float64),
+        torch.randn(R, 3 * H, generator=gen, dtype=torch.float64),
+    ]
+    assert torch.autograd.gradcheck(_GRURecurrence.apply, [a.requires_grad_() for a in args])
+
+
+def test_gru_stack_round_trip_and_errors():
+    torch.manual_seed(2)
+    nets = [lm.TokenGRU(8, 8) for _ in range(2)]
+    back = lm.GRUStack(nets).to_modules()
+    for a, b in zip(nets, back, strict=True):
+        for (k, v), w in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+            assert torch.equal(v, w), k
+    with pytest.raises(ValueError, match="nets"):
+        lm.GRUStack([])
+    with pytest.raises(ValueError, match="nets"):
+        lm.GRUStack([lm.TokenGRU(8, 8), lm.TokenGRU(8, 1)])
+    with pytest.raises(ValueError, match="inputs"):
+        lm.GRUStack(nets)(torch.ones(3, 4, 5, dtype=torch.long))  # 3 runs for a stack of 2
+
+
+def test_per_run_gradient_clipping_is_torchs_clip_grad_norm_run_by_run():
+    from gaelib.lm_train import _clip_grad_norms
+
+    torch.manual_seed(3)
+    pols, vals = [lm.TokenGRU(8, 8) for _ in range(3)], [lm.TokenGRU(8, 1) for _ in range(2)]
+    policy, value = lm.GRUStack(pols), lm.GRUStack(vals)
+    ppo = torch.tensor([0, 2])  # runs 0 and 2 have critics, run 1 (GRPO) has none
+    for net in (policy, value):
+        for k, p in enumerate(net.parameters()):
+            p.grad = torch.randn(p.shape) * (0.01 if k % 2 else 0.5)
+    policy.w_hh.grad[1] *= 1e-4  # run 1's gradient is small: left alone
+    want = []
+    for r in range(3):
+        grads = [p.grad[r].clone() for p in policy.parameters()]
+        if r in (0, 2):
+            grads += [p.grad[[0, 2].index(r)].clone() for p in value.parameters()]
+        total = torch.sqrt(sum((g * g).sum() for g in grads))
+        coef = min(1.0, 1.0 / (float(total) + 1e-6))
+        want.append([g * coef for g in grads])
+    _clip_grad_norms(policy, value, ppo)
+    for r in range(3):
+        got = [p.grad[r] for p in policy.parameters()]
+        if r in (0, 2):
+            got += [p.grad[[0, 2].index(r)] for p in value.parameters()]
+        for g, w in zip(got, want[r], strict=True):
+            torch.testing.assert_close(g, w, atol=1e-6, rtol=1e-5)
+
+
+def test_lockstep_runs_are_the_single_runs():
+    task = lm.CountingTask()
+    ref = lm.pretrain_reference(task, seed=0, steps=30)
+    kw = {"iterations": 3, "value_warmup": 5}
+    both = lm.train_lm_lockstep(ref, task, methods=("ppo", "grpo"), seeds=(0, 1), **kw)
+    assert list(both) == ["ppo", "grpo"] and all(len(v) == 2 for v in both.values())
+    assert both["grpo"][0].value is None and isinstance(both["ppo"][1].value, lm.TokenGRU)
+    for m in ("ppo", "grpo"):
+        for i, seed in enumerate((0, 1)):
+            one, h = lm.train_lm(m, ref, task, seed=seed, **kw), both[m][i]
+            assert h.config["seed"] == seed and h.method == m
+            np.testing.assert_allclose(one.mean_score, h.mean_score, atol=0.05)
+            np.testing.assert_allclose(one.kl, h.kl, atol=1e-3)
+            for a, b in zip(one.policy.parameters(), h.policy.parameters(), strict=True):
+                torch.testing.assert_close(a, b, atol=1e-3, rtol=1e-3)
+    # different seeds are different runs
+    assert not np.array_equal(both["grpo"][0].kl, both["grpo"][1].kl)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"methods": ("ppo", "a2c")}, "methods"),
+        ({"methods": ("ppo", "ppo")}, "methods"),
+        ({"methods": ()}, "methods"),
+        ({"seeds": (0, 0)}, "seeds"),
+        ({"seeds": (-1,)}, "seeds"),
+        ({"seeds": (1.5,)}, "seeds"),
+        ({"iterations": 0}, "iterations"),
+        ({"minibatches": 65}, "minibatches"),
+        ({"lam": 1.5}, "lam"),
+    ],
+)
+def test_lockstep_value_errors_name_the_argument(kwargs, name):
+    task = lm.CountingTask()
+    with pytest.raises(ValueError, match=name):
+        lm.train_lm_lockstep(lm.TokenGRU(task.vocab_size, task.vocab_size), task, **kwargs)
+    with pytest.raises(ValueError, match="reference"):
+        lm.train_lm_lockstep(None, task)
+
+
 # --------------------------------------------------------------- learning test
 
 
@@ -274,8 +405,8 @@ def test_ppo_gae_and_grpo_each_clearly_improve_the_mean_score():
     task = lm.CountingTask()
     ref = lm.pretrain_reference(task, seed=0, steps=100)
     before, _ = lm.evaluate_score(ref, task, n=1024, seed=5)
-    for method in ("ppo", "grpo"):
-        h = lm.train_lm(method, ref, task, seed=0, iterations=25)
+    runs = lm.train_lm_lockstep(ref, task, methods=("ppo", "grpo"), seeds=(0,), iterations=25)
+    for method, (h,) in runs.items():
         after, _ = lm.evaluate_score(h.policy, task, n=1024, seed=5)
         assert after > before + 0.3, (method, before, after)
         assert np.all(np.isfinite(h.kl)) and h.sequences[-1] == 25 * 64
