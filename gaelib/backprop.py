@@ -104,7 +104,7 @@ def mlp_backward(layers, grads, hs, d) -> None:
         if i and d.ndim == 3:  # (d W) ⊙ (1 − h²), stacked, in torch as above
             h = torch.from_numpy(hs[i])
             d = torch.bmm(torch.from_numpy(d), torch.from_numpy(layers[i][0]))
-            d = d.mul_(torch.addcmul(torch.ones_like(h), h, h, value=-1.0)).numpy()
+            d = d.addcmul_(d, h * h, value=-1.0).numpy()  # d − d h² = d (1 − h²), in place
         elif i:
             d = (d @ layers[i][0]) * (1.0 - hs[i] * hs[i])
 
