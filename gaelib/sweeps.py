@@ -4,7 +4,7 @@ One run of :func:`gaelib.agents.actor_critic` on CartPole spends most of its tim
 and NumPy call overhead for 8 small environments and a 2×64 network. :func:`actor_critic_grid`
 trains K runs at once instead: one vector env of K × ``num_envs`` CartPoles steps all of them
 in one call, and K stacked networks act and learn through batched matrix products. Each run
-is still exactly the actor-critic of :func:`~gaelib.agents.actor_critic` (one full-batch step
+is still the actor-critic of :func:`~gaelib.agents.actor_critic` (one full-batch step
 per rollout on the valid steps, advantages normalised per run, global-norm clipping and Adam
 per run, GAE by :func:`~gaelib.advantages.compute_gae` with that run's γ and λ); only the
 random numbers are shared among the runs. ``tests/test_sweeps.py`` checks the batched
@@ -203,8 +203,9 @@ def actor_critic_grid(
     defaults here are chapter 5's, not ``actor_critic``'s). The environments' and the actions'
     random numbers come from one stream seeded by ``grid_seed`` (CartPole's vector env has one
     generator for all its copies), so a run's episodes also depend on which other runs share
-    the grid. A grid of one run, with ``grid_seed`` equal to its seed, reproduces
-    ``actor_critic`` exactly.
+    the grid. A grid of one run, with ``grid_seed`` equal to its seed, plays the same episodes
+    as ``actor_critic`` for its first updates, with weights equal to float32 rounding (the
+    batched products round differently, so over a long run the two drift apart).
 
     Returns:
         ``{(gamma, lam): [History per seed]}``, each History as ``actor_critic`` returns it
