@@ -30,6 +30,17 @@ def check_positive_int(name: str, x: Any) -> int:
     return int(x)
 
 
+def check_non_empty(name: str, xs: Any) -> list:
+    """``xs`` as a list: a non-empty sequence without repeats (a sweep's seeds, γs, λs)."""
+    try:
+        xs = list(xs)
+    except TypeError:
+        raise ValueError(f"{name} must be a non-empty sequence, got {xs!r}") from None
+    if not xs or len(set(xs)) != len(xs):
+        raise ValueError(f"{name} must be a non-empty sequence without repeats, got {xs!r}")
+    return xs
+
+
 def is_torch(x: Any) -> bool:
     return isinstance(x, torch.Tensor)
 

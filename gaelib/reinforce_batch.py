@@ -41,12 +41,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._validate import check_positive_int, check_unit_interval
+from ._validate import check_non_empty, check_positive_int, check_unit_interval
 from .advantages import discounted_returns
 from .agents import History, make_vector_env
 from .backprop import mlp_forward
 from .policies import MLPPolicy, ValueNet
 from .rollouts import collect_episodes
+from .seeding import one_thread
 
 __all__ = ["BatchedReinforce", "reinforce_grid"]
 
@@ -217,6 +218,7 @@ class BatchedReinforce:
             _copy_into(self.value_params, [v for v in values if v is not None])
 
 
+@one_thread  # torch and BLAS on one thread, as seed_everything sets in reinforce
 def reinforce_grid(
     seeds: Sequence[int],
     baselines: Sequence[bool] = (False, True),
@@ -246,11 +248,11 @@ def reinforce_grid(
         episode returns per iteration, per-run environment steps, the trained networks;
         ``wall_time`` is the whole grid's).
     """
-    seeds = _non_empty("seeds", seeds)
+    seeds = check_non_empty("seeds", seeds)
     for s in seeds:
         if isinstance(s, bool) or not isinstance(s, int) or s < 0:
             raise ValueError(f"seeds must be non-negative integers, got {s!r}")
-    baselines = _non_empty("baselines", baselines)
+    baselines = check_non_empty("baselines", baselines)
     if not all(isinstance(b, bool) for b in baselines):
         raise ValueError(f"baselines must hold True and/or False, got {baselines!r}")
     gamma = check_unit_interval("gamma", gamma)
@@ -264,8 +266,6 @@ def reinforce_grid(
     obs_dim = int(np.prod(envs.single_observation_space.shape))
     n_actions = int(envs.single_action_space.n)
     policies, values = [], []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as seed_everything does in reinforce: small products, one thread
     try:
         for b, s in runs:
             torch.manual_seed(s)  # the initial weights of reinforce(seed=s, baseline=b)
@@ -305,7 +305,6 @@ def reinforce_grid(
                 bar.set_postfix({("baseline" if b else "no baseline"): f"{m:.0f}"
                                  for b, m in means.items()})  # fmt: skip
     finally:
-        torch.set_num_threads(threads)
         envs.close()
     learner.copy_into(policies, values)
     wall = time.perf_counter() - start
@@ -335,13 +334,3 @@ def reinforce_grid(
             )
         )
     return out
-
-
-def _non_empty(name: str, xs: Sequence) -> list:
-    try:
-        xs = list(xs)
-    except TypeError:
-        raise ValueError(f"{name} must be a non-empty sequence, got {xs!r}") from None
-    if not xs or len(set(xs)) != len(xs):
-        raise ValueError(f"{name} must be a non-empty sequence without repeats, got {xs!r}")
-    return xs

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._validate import check_positive_int, check_unit_interval
+from ._validate import check_non_empty, check_positive_int, check_unit_interval
 from .advantages import compute_gae
 from .agents import History, make_vector_env
 from .backprop import clip_and_adam, mlp_backward, mlp_forward
@@ -212,9 +212,9 @@ def actor_critic_grid(
         (episode returns and the mean of the last 20 per update, per-run environment steps,
         the trained networks; ``wall_time`` is the whole grid's).
     """
-    gammas = [check_unit_interval("gammas", g) for g in _non_empty("gammas", gammas)]
-    lams = [check_unit_interval("lams", x) for x in _non_empty("lams", lams)]
-    seeds = _non_empty("seeds", seeds)
+    gammas = [check_unit_interval("gammas", g) for g in check_non_empty("gammas", gammas)]
+    lams = [check_unit_interval("lams", x) for x in check_non_empty("lams", lams)]
+    seeds = check_non_empty("seeds", seeds)
     for s in seeds:
         if isinstance(s, bool) or not isinstance(s, int) or s < 0:
             raise ValueError(f"seeds must be non-negative integers, got {s!r}")
@@ -352,13 +352,3 @@ def actor_critic_grid(
             )  # fmt: skip
         )
     return out
-
-
-def _non_empty(name: str, xs) -> list:
-    try:
-        xs = list(xs)
-    except TypeError:
-        raise ValueError(f"{name} must be a non-empty sequence, got {xs!r}") from None
-    if not xs or len(set(xs)) != len(xs):
-        raise ValueError(f"{name} must be a non-empty sequence without repeats, got {xs!r}")
-    return xs
