@@ -14,7 +14,10 @@ against ``actor_critic`` itself.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import torch
@@ -28,7 +31,7 @@ from .policies import MLPPolicy, ValueNet
 from .rollouts import RolloutCollector
 from .seeding import one_thread
 
-__all__ = ["BatchedActorCritic", "actor_critic_grid"]
+__all__ = ["BatchedActorCritic", "actor_critic_grid", "ppo_grid", "train_in_background"]
 
 
 def _stack(modules: list[nn.Module]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -111,9 +114,13 @@ class BatchedActorCritic:
         return self.value_forward(obs)[1]
 
     def gradient(self, obs, actions, mask, advantages, returns, *, policy_pass=None,
-                 value_pass=None) -> None:  # fmt: skip
-        """Fill :attr:`grad` ``[K, P]`` with every run's gradient. ``obs [K, B, obs_dim]``;
+                 value_pass=None, old_logp=None, clip=None) -> None:  # fmt: skip
+        r"""Fill :attr:`grad` ``[K, P]`` with every run's gradient. ``obs [K, B, obs_dim]``;
         ``actions``, ``mask`` (bool), ``advantages`` (standardised), ``returns``: ``[K, B]``.
+        With ``clip`` (PPO's ε) and ``old_logp [K, B]`` the policy term is PPO's clipped
+        surrogate :math:`-\min(\rho \hat A, \mathrm{clip}(\rho, 1\pm\epsilon)\hat A)`, whose
+        gradient is that of :math:`-\rho\hat A` where the unclipped term is the smaller one and
+        0 elsewhere (as in :class:`~gaelib.backprop.NumpyPPOUpdate`).
 
         ``policy_pass`` / ``value_pass``: the outputs of :meth:`policy_forward` /
         :meth:`value_forward` on ``obs`` with the current weights, if already computed (the
@@ -122,7 +129,14 @@ class BatchedActorCritic:
         n = np.maximum(mask.sum(axis=1, keepdims=True), 1).astype(np.float32)
         weight = mask / n  # [K, B]: 1/n_k on valid steps, 0 elsewhere
         hs, probs = policy_pass if policy_pass is not None else self.policy_forward(obs)
-        dlogp = (-weight * advantages).astype(np.float32)
+        if clip is None:
+            dlogp = (-weight * advantages).astype(np.float32)
+        else:
+            k_idx, b_idx = np.indices(actions.shape)
+            logp = np.log(probs[k_idx, b_idx, actions])
+            ratio = np.exp(logp - old_logp)
+            surr1, surr2 = ratio * advantages, np.clip(ratio, 1 - clip, 1 + clip) * advantages
+            dlogp = np.where(surr1 <= surr2, -weight * surr1, 0.0).astype(np.float32)
         onehot = actions[..., None] == np.arange(probs.shape[-1])
         dz = (onehot - probs) * dlogp[..., None]  # ∂L/∂z = ∂L/∂logπ(a) · (e_a − π)
         mlp_backward(self._policy(), self.g[: self.n_policy_layers], hs, dz)
@@ -132,13 +146,13 @@ class BatchedActorCritic:
         mlp_backward(vl, self.g[self.n_policy_layers :], hv, dv[..., None].astype(np.float32))
 
     def step(self, obs, actions, mask, advantages, returns, *, lr: float, policy_pass=None,
-             value_pass=None) -> np.ndarray:  # fmt: skip
+             value_pass=None, old_logp=None, clip=None) -> np.ndarray:  # fmt: skip
         """One step for every run: advantages standardised over each run's valid steps,
         gradient, per-run global-norm clipping, Adam. Returns the per-run gradient norms.
 
         ``obs [K, B, obs_dim]``; ``actions``, ``mask``, ``advantages``, ``returns``: ``[K, B]``.
         Every run needs at least one valid step (``mask`` True). ``policy_pass``,
-        ``value_pass``: see :meth:`gradient`."""
+        ``value_pass``, ``old_logp``, ``clip``: see :meth:`gradient`."""
         if obs.ndim != 3 or obs.shape[0] != self.k:
             raise ValueError(f"obs must have shape [{self.k}, B, obs_dim], got {obs.shape}")
         shape = obs.shape[:2]
@@ -152,12 +166,18 @@ class BatchedActorCritic:
             raise ValueError("advantages and returns must be finite")
         if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0:
             raise ValueError(f"lr must be a number > 0, got {lr!r}")
+        if clip is not None:
+            if isinstance(clip, bool) or not isinstance(clip, int | float) or not clip > 0:
+                raise ValueError(f"clip must be a number > 0 or None, got {clip!r}")
+            if old_logp is None or old_logp.shape != shape or not np.isfinite(old_logp).all():
+                raise ValueError(f"old_logp must be finite, of shape {list(shape)}, with clip")
         n = mask.sum(axis=1, keepdims=True)
         mean = (advantages * mask).sum(axis=1, keepdims=True) / np.maximum(n, 1)
         var = (((advantages - mean) * mask) ** 2).sum(axis=1, keepdims=True) / np.maximum(n - 1, 1)
         adv = np.where(n > 1, (advantages - mean) / (np.sqrt(var) + 1e-8), advantages)
         self.gradient(obs, actions, mask, adv.astype(np.float32), returns,
-                      policy_pass=policy_pass, value_pass=value_pass)  # fmt: skip
+                      policy_pass=policy_pass, value_pass=value_pass, old_logp=old_logp,
+                      clip=clip)  # fmt: skip
         norms = clip_and_adam(self.flat, self.grad, self._m, self._v, self._tmp, t=self.t + 1,
                               lr=lr, max_grad_norm=self.max_grad_norm, betas=(0.9, 0.999),
                               eps=self.eps)  # fmt: skip
@@ -177,41 +197,29 @@ class BatchedActorCritic:
 # One thread for torch and BLAS (as seed_everything sets): the batched products are small, and
 # two threads sharing a core with another program spin-wait for each other.
 @one_thread
-def actor_critic_grid(
+def _lockstep_grid(
+    algo: str,
     gammas,
     lams,
     seeds,
     *,
-    env_id: str = "CartPole-v1",
-    total_steps: int = 30_000,
-    num_envs: int = 8,
-    n_steps: int = 32,
-    lr: float = 3e-3,
-    lr_decay: bool = True,
-    vf_coef: float = 0.5,
-    max_grad_norm: float = 0.5,
-    hidden: int | tuple[int, ...] = (64, 64),
-    grid_seed: int = 0,
-    progress: bool = False,
+    env_id: str,
+    total_steps: int,
+    num_envs: int,
+    n_steps: int,
+    epochs: int,
+    lr: float,
+    lr_decay: bool,
+    clip: float | None,
+    vf_coef: float,
+    max_grad_norm: float,
+    hidden: int | tuple[int, ...],
+    grid_seed: int,
+    progress: bool,
 ) -> dict[tuple[float, float], list[History]]:
-    """Chapter 5: :func:`~gaelib.agents.actor_critic` for every (γ, λ, seed), all at once.
-
-    Run (γ, λ, s) starts from the same weights as ``actor_critic(seed=s)`` (orthogonal
-    initialisation under ``torch.manual_seed(s)``) and follows the same algorithm: one
-    full-batch step per rollout — ``actor_critic`` with ``minibatch_size >= num_envs *
-    n_steps`` (its default 256 covers the default 8 × 32) and the settings passed here (the
-    defaults here are chapter 5's, not ``actor_critic``'s). The environments' and the actions'
-    random numbers come from one stream seeded by ``grid_seed`` (CartPole's vector env has one
-    generator for all its copies), so a run's episodes also depend on which other runs share
-    the grid. A grid of one run, with ``grid_seed`` equal to its seed, plays the same episodes
-    as ``actor_critic`` for its first updates, with weights equal to float32 rounding (the
-    batched products round differently, so over a long run the two drift apart).
-
-    Returns:
-        ``{(gamma, lam): [History per seed]}``, each History as ``actor_critic`` returns it
-        (episode returns and the mean of the last 20 per update, per-run environment steps,
-        the trained networks; ``wall_time`` is the whole grid's).
-    """
+    """The lockstep loop behind :func:`actor_critic_grid` (``epochs=1, clip=None``) and
+    :func:`ppo_grid`: every iteration collects one rollout for all K runs, then takes
+    ``epochs`` full-batch steps per run (PPO's clip range decays with the learning rate)."""
     gammas = [check_unit_interval("gammas", g) for g in check_non_empty("gammas", gammas)]
     lams = [check_unit_interval("lams", x) for x in check_non_empty("lams", lams)]
     seeds = check_non_empty("seeds", seeds)
@@ -221,6 +229,10 @@ def actor_critic_grid(
     total_steps = check_positive_int("total_steps", total_steps)
     ne = check_positive_int("num_envs", num_envs)
     n_steps = check_positive_int("n_steps", n_steps)
+    epochs = check_positive_int("epochs", epochs)
+    if clip is not None and (isinstance(clip, bool) or not isinstance(clip, int | float)
+                             or not 0 < clip <= 10):  # fmt: skip
+        raise ValueError(f"clip must be a number in (0, 10] or None, got {clip!r}")
     if n_steps < 2:  # a reset step is never followed by another: 2 steps hold a valid one
         raise ValueError(f"n_steps must be >= 2 (every rollout needs a valid step), got {n_steps}")
     if isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr <= 1:
@@ -258,7 +270,7 @@ def actor_critic_grid(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(bar, desc=f"{K} actor-critic runs in lockstep")
+        bar = tqdm(bar, desc=f"{K} {algo} runs in lockstep")
 
     passes: list[tuple[list[np.ndarray], np.ndarray]] = []  # this rollout's acting passes
 
@@ -299,12 +311,21 @@ def actor_critic_grid(
                                        gamma=g, lam=lam)  # fmt: skip
         ret = adv + v_t
         mask = by_run(ro.mask)
-        for k in range(K):  # actor_critic draws its minibatch order here; keep the stream
-            rng.permutation(int(mask[k].sum()))
         frac = 1.0 - it / iterations if lr_decay else 1.0
-        learner.step(o_run, by_run(ro.actions), mask, by_run(adv).astype(np.float32),
-                     by_run(ret).astype(np.float32), lr=lr * frac, policy_pass=policy_pass,
-                     value_pass=value_pass)  # fmt: skip
+        a_run, adv_run, ret_run = by_run(ro.actions), by_run(adv), by_run(ret)
+        old_logp = None
+        if clip is not None:  # log π_old(a|s) from the acting pass (floored: finite everywhere)
+            p_a = np.take_along_axis(policy_pass[1], a_run[..., None], axis=-1)[..., 0]
+            old_logp = np.log(np.maximum(p_a, np.finfo(np.float32).tiny))
+        for epoch in range(epochs):
+            for k in range(K):  # ppo draws its minibatch order here; keep the stream
+                rng.permutation(int(mask[k].sum()))
+            first = epoch == 0  # the acting passes are the gradient's until the first step
+            learner.step(o_run, a_run, mask, adv_run.astype(np.float32),
+                         ret_run.astype(np.float32), lr=lr * frac,
+                         policy_pass=policy_pass if first else None,
+                         value_pass=value_pass if first else None, old_logp=old_logp,
+                         clip=None if clip is None else clip * frac)  # fmt: skip
         # per-run bookkeeping: finished episodes, environment steps
         valid_per_t = ro.mask.reshape(T, K, ne).sum(axis=2)  # [T, K]
         cum = steps[None, :] + np.cumsum(valid_per_t, axis=0)
@@ -336,7 +357,9 @@ def actor_critic_grid(
                 policy=policies[k],
                 value=values[k],
                 config={
-                    "algo": "actor-critic",
+                    "algo": algo,
+                    "epochs": epochs,
+                    "clip": clip,
                     "env_id": env_id,
                     "seed": s,
                     "gamma": g,
@@ -352,3 +375,124 @@ def actor_critic_grid(
             )  # fmt: skip
         )
     return out
+
+
+def actor_critic_grid(
+    gammas,
+    lams,
+    seeds,
+    *,
+    env_id: str = "CartPole-v1",
+    total_steps: int = 30_000,
+    num_envs: int = 8,
+    n_steps: int = 32,
+    lr: float = 3e-3,
+    lr_decay: bool = True,
+    vf_coef: float = 0.5,
+    max_grad_norm: float = 0.5,
+    hidden: int | tuple[int, ...] = (64, 64),
+    grid_seed: int = 0,
+    progress: bool = False,
+) -> dict[tuple[float, float], list[History]]:
+    """Chapter 5: :func:`~gaelib.agents.actor_critic` for every (γ, λ, seed), all at once.
+
+    Run (γ, λ, s) starts from the same weights as ``actor_critic(seed=s)`` (orthogonal
+    initialisation under ``torch.manual_seed(s)``) and follows the same algorithm: one
+    full-batch step per rollout — ``actor_critic`` with ``minibatch_size >= num_envs *
+    n_steps`` (its default 256 covers the default 8 × 32) and the settings passed here (the
+    defaults here are chapter 5's, not ``actor_critic``'s). The environments' and the actions'
+    random numbers come from one stream seeded by ``grid_seed`` (CartPole's vector env has one
+    generator for all its copies), so a run's episodes also depend on which other runs share
+    the grid. A grid of one run, with ``grid_seed`` equal to its seed, plays the same episodes
+    as ``actor_critic`` for its first updates, with weights equal to float32 rounding (the
+    batched products round differently, so over a long run the two drift apart).
+
+    Returns:
+        ``{(gamma, lam): [History per seed]}``, each History as ``actor_critic`` returns it
+        (episode returns and the mean of the last 20 per update, per-run environment steps,
+        the trained networks; ``wall_time`` is the whole grid's).
+    """
+    return _lockstep_grid("actor-critic", gammas, lams, seeds, env_id=env_id,
+                          total_steps=total_steps, num_envs=num_envs, n_steps=n_steps, epochs=1,
+                          lr=lr, lr_decay=lr_decay, clip=None, vf_coef=vf_coef,
+                          max_grad_norm=max_grad_norm, hidden=hidden, grid_seed=grid_seed,
+                          progress=progress)  # fmt: skip
+
+
+def ppo_grid(
+    gammas,
+    lams,
+    seeds,
+    *,
+    env_id: str = "CartPole-v1",
+    total_steps: int = 30_000,
+    num_envs: int = 8,
+    n_steps: int = 32,
+    epochs: int = 20,
+    lr: float = 1e-3,
+    lr_decay: bool = True,
+    clip: float = 0.2,
+    vf_coef: float = 0.5,
+    max_grad_norm: float = 0.5,
+    hidden: int | tuple[int, ...] = (64, 64),
+    grid_seed: int = 0,
+    progress: bool = False,
+) -> dict[tuple[float, float], list[History]]:
+    """Chapter 5: :func:`~gaelib.agents.ppo` for every (γ, λ, seed), all at once.
+
+    The same lockstep engine as :func:`actor_critic_grid`, with PPO's update: each rollout is
+    used for ``epochs`` full-batch steps on the clipped surrogate (ε = ``clip``, decayed
+    linearly to 0 with the learning rate when ``lr_decay``), advantages standardised over
+    the run's valid steps. That is ``ppo`` with ``minibatch_size >= num_envs * n_steps`` (its
+    default 256 covers the default 8 × 32: one minibatch per epoch); the other defaults are
+    ``ppo``'s (rl-baselines3-zoo's CartPole settings). Run (γ, λ, s) starts from the weights of
+    ``ppo(seed=s)``; a grid of one run with ``grid_seed`` equal to its seed plays the same
+    episodes as ``ppo`` for its first updates, with weights equal to float32 rounding.
+
+    Returns ``{(gamma, lam): [History per seed]}`` as :func:`actor_critic_grid` does.
+    """
+    return _lockstep_grid("ppo", gammas, lams, seeds, env_id=env_id, total_steps=total_steps,
+                          num_envs=num_envs, n_steps=n_steps, epochs=epochs, lr=lr,
+                          lr_decay=lr_decay, clip=clip, vf_coef=vf_coef,
+                          max_grad_norm=max_grad_norm, hidden=hidden, grid_seed=grid_seed,
+                          progress=progress)  # fmt: skip
+
+
+class BackgroundRun:
+    """A training call running in a second process (:func:`train_in_background`)."""
+
+    def __init__(self, fn: Callable, args: tuple, kwargs: dict):
+        self.name = fn.__name__
+        # "spawn": a fresh interpreter that imports gaelib, never a fork of a process whose
+        # torch and OpenMP threads are already running (forking those can deadlock)
+        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        self._future = self._pool.submit(fn, *args, **kwargs)
+        self.started = time.perf_counter()
+
+    def done(self) -> bool:
+        """True once the run has finished (or failed)."""
+        return self._future.done()
+
+    def result(self):
+        """Wait for the run and return what the function returned (its error is raised here)."""
+        try:
+            return self._future.result()
+        finally:
+            self._pool.shutdown()
+
+    def __repr__(self) -> str:
+        state = "done" if self.done() else "running"
+        return f"<{self.name} in a background process: {state}>"
+
+
+def train_in_background(fn: Callable, *args, **kwargs) -> BackgroundRun:
+    """Chapter 5: start ``fn(*args, **kwargs)`` — a gaelib trainer such as :func:`ppo_grid` —
+    in a second process and return at once; ``.result()`` waits for it and returns its value.
+
+    The course's trainers run on one thread (results do not depend on the core count), so on
+    a machine with two cores a second process trains while the notebook goes on with other
+    cells. The result is the same as calling ``fn`` directly: the process starts from a fresh
+    interpreter, and each trainer seeds itself."""
+    if not callable(fn) or not getattr(fn, "__module__", "").startswith("gaelib."):
+        raise ValueError(f"fn must be a gaelib training function (importable by name), got {fn!r}")
+    return BackgroundRun(fn, args, kwargs)

@@ -23,6 +23,7 @@ __all__ = [
     "plot_sweep_auc",
     "lambda_sweep_figure",
     "grid_auc",
+    "plot_learners_auc",
     "plot_gamma_lambda_map",
     "gamma_row_figure",
     "grid_rows_figure",
@@ -56,7 +57,19 @@ def sweep_auc(sweep: dict) -> dict:
     return {lam: c.mean(axis=1) for lam, c in curves.items()}
 
 
+# Okabe & Ito's colour-blind-safe palette (yellow left out: too pale on white), ordered so that
+# neighbouring λ values get contrasting hues; up to 7 λ values, then viridis.
+_OKABE_ITO = ["#D55E00", "#E69F00", "#CC79A7", "#56B4E9", "#0072B2", "#009E73", "#000000"]
+
+
+_CHAPTER_LAMS = [0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 1.0]  # chapter 5's λ values: fixed colours
+
+
 def _colors(lams) -> dict:
+    if all(lam in _CHAPTER_LAMS for lam in lams):  # the same λ, the same colour in every figure
+        return {lam: _OKABE_ITO[_CHAPTER_LAMS.index(lam)] for lam in lams}
+    if len(lams) <= len(_OKABE_ITO):
+        return {lam: _OKABE_ITO[i] for i, lam in enumerate(lams)}
     cmap = plt.get_cmap("viridis")
     return {lam: cmap(i / max(1, len(lams) - 1)) for i, lam in enumerate(lams)}
 
@@ -89,6 +102,33 @@ def plot_sweep_auc(ax: plt.Axes, sweep: dict) -> None:
     ax.set_xticks(x, [f"{lam:g}" for lam in lams])
     ax.set_xlabel("λ")
     ax.set_ylabel("mean return over training (AUC)")
+
+
+def plot_learners_auc(ax: plt.Axes, aucs: dict, random_level: float | None = None) -> None:
+    """Chapter 5: the AUC per λ of several learners side by side — ``aucs`` maps a learner's
+    name to ``{lam: array over seeds}`` (from :func:`sweep_auc`); bars show the mean, dots
+    the seeds; ``random_level`` draws a random policy's score as a dashed line."""
+    if not aucs or not all(isinstance(v, dict) and v for v in aucs.values()):
+        raise ValueError("aucs must map each learner to a non-empty {lam: scores} dict")
+    lams = sorted({lam for v in aucs.values() for lam in v})
+    colors = _colors(lams)
+    width = 0.8 / len(aucs)
+    hatches = ["", "//", "..", "xx"]
+    for j, (name, auc) in enumerate(aucs.items()):
+        for i, lam in enumerate(lams):
+            if lam not in auc:
+                continue
+            x = i - 0.4 + width * (j + 0.5)
+            ax.bar([x], [np.mean(auc[lam])], width * 0.9, color=colors[lam], alpha=0.85,
+                   hatch=hatches[j % len(hatches)], edgecolor="k", lw=0.6,
+                   label=name if i == 0 else None)  # fmt: skip
+            ax.plot(np.full(len(auc[lam]), x), auc[lam], "k.", ms=4)
+    if random_level is not None:
+        ax.axhline(random_level, color="0.3", ls="--", lw=1, label="random policy")
+    ax.set_xticks(np.arange(len(lams)), [f"{lam:g}" for lam in lams])
+    ax.set_xlabel("λ")
+    ax.set_ylabel("mean return over training (AUC)")
+    ax.legend(loc="upper left")
 
 
 def lambda_sweep_figure(sweep: dict) -> plt.Figure:

@@ -1,9 +1,10 @@
-"""Chapter 5 library: :func:`gaelib.sweeps.actor_critic_grid` — many actor-critic runs in
-lockstep — against the one-run trainer it batches.
+"""Chapter 5 library: :func:`gaelib.sweeps.actor_critic_grid` and :func:`~gaelib.sweeps.ppo_grid`
+— many actor-critic or PPO runs in lockstep — against the one-run trainers they batch.
 
-Oracles: :func:`gaelib.agents.actor_critic` itself (a one-run grid must reproduce it: the same
-episodes, the same weights), and :class:`gaelib.backprop.NumpyPPOUpdate` (itself held to
-autograd in ``test_backprop.py``) run by run for the batched gradient, clipping and Adam.
+Oracles: :func:`gaelib.agents.actor_critic` and :func:`gaelib.agents.ppo` themselves (a one-run
+grid must reproduce them: the same episodes, the same weights), and
+:class:`gaelib.backprop.NumpyPPOUpdate` (itself held to autograd in ``test_backprop.py``) run by
+run for the batched gradient (plain and PPO-clipped), clipping and Adam.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import pytest
 import torch
 
 from gaelib import widgets
-from gaelib.agents import actor_critic
+from gaelib.agents import actor_critic, ppo
 from gaelib.backprop import NumpyPPOUpdate
 from gaelib.policies import MLPPolicy, ValueNet
-from gaelib.sweeps import BatchedActorCritic, actor_critic_grid
+from gaelib.sweeps import BatchedActorCritic, actor_critic_grid, ppo_grid, train_in_background
 
 
 def params(h):
@@ -53,7 +54,38 @@ def nets(k: int):
     return out
 
 
-def test_batched_steps_match_numpy_update_run_by_run():
+def test_a_one_run_ppo_grid_reproduces_ppo():
+    kw = dict(total_steps=6 * 256, gamma=0.99, lam=0.5)
+    (g,) = ppo_grid([kw["gamma"]], [kw["lam"]], [3], grid_seed=3, total_steps=kw["total_steps"])[
+        (0.99, 0.5)
+    ]
+    a = ppo(seed=3, **kw)
+    np.testing.assert_array_equal(g.episode_returns, a.episode_returns)
+    np.testing.assert_array_equal(g.iteration_mean_return, a.iteration_mean_return)
+    assert len(a.episode_returns) > 20
+    for x, y in zip(params(g), params(a), strict=True):
+        np.testing.assert_allclose(x, y, atol=1e-5)
+    assert g.config["algo"] == "ppo" and g.config["epochs"] == 20 and g.config["clip"] == 0.2
+    fresh = MLPPolicy(4, 2, (64, 64), orthogonal=True)  # 20 epochs x 6 updates moved them
+    assert not np.allclose(params(g)[0], fresh.net[0].weight.detach().numpy(), atol=1e-3)
+
+
+def test_background_run_returns_what_a_direct_call_returns():
+    kw = dict(total_steps=512, grid_seed=1)
+    job = train_in_background(ppo_grid, [0.9], [0.5], [0, 1], **kw)
+    direct = ppo_grid([0.9], [0.5], [0, 1], **kw)
+    far = job.result()
+    assert list(far) == list(direct)
+    for h1, h2 in zip(far[(0.9, 0.5)], direct[(0.9, 0.5)], strict=True):
+        np.testing.assert_array_equal(h1.episode_returns, h2.episode_returns)
+        for x, y in zip(params(h1), params(h2), strict=True):
+            np.testing.assert_array_equal(x, y)
+    with pytest.raises(ValueError, match="fn"):
+        train_in_background(np.mean, [1.0])
+
+
+@pytest.mark.parametrize("clip", [None, 0.2])
+def test_batched_steps_match_numpy_update_run_by_run(clip):
     K, B = 3, 40
     pairs = nets(K)
     learner = BatchedActorCritic([p for p, _ in pairs], [v for _, v in pairs], max_grad_norm=0.3)
@@ -69,13 +101,14 @@ def test_batched_steps_match_numpy_update_run_by_run():
         mask = gen.random((K, B)) < np.array([[1.0], [0.7], [0.4]])  # runs differ in n_k
         adv = (gen.normal(size=(K, B)) * 5).astype(np.float32)
         ret = (gen.normal(size=(K, B)) * 20).astype(np.float32)
-        norms.append(learner.step(obs, act, mask, adv, ret, lr=1e-2))
+        old = np.stack([up.log_prob(obs[k], act[k]) for k, (_, _, up) in enumerate(single)])
+        old = (old + gen.normal(scale=0.3, size=(K, B))).astype(np.float32)  # ratios ≠ 1
+        norms.append(learner.step(obs, act, mask, adv, ret, lr=1e-2, old_logp=old, clip=clip))
         for k, (_, _, up) in enumerate(single):
             m = mask[k]
-            up.step(obs[k, m], act[k, m], np.zeros(m.sum(), np.float32), adv[k, m], ret[k, m],
-                    clip=None, lr=1e-2)  # fmt: skip
+            up.step(obs[k, m], act[k, m], old[k, m], adv[k, m], ret[k, m], clip=clip, lr=1e-2)
             assert norms[-1][k] == pytest.approx(up.last_grad_norm, rel=1e-4)
-    assert np.max(norms) > 0.3  # clipping was active
+    assert np.max(norms) > 0.3  # gradient-norm clipping was active
     policies = [MLPPolicy(4, 2, (16, 8)) for _ in range(K)]
     values = [ValueNet(4, (16, 8)) for _ in range(K)]
     learner.copy_into(policies, values)
@@ -154,6 +187,15 @@ def test_rejects_bad_arguments(kwargs, name):
     args = {"gammas": [0.99], "lams": [0.9], "seeds": [0], "total_steps": 256, **kwargs}
     with pytest.raises(ValueError, match=name):
         actor_critic_grid(args.pop("gammas"), args.pop("lams"), args.pop("seeds"), **args)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [({"clip": 0.0}, "clip"), ({"clip": True}, "clip"), ({"epochs": 0}, "epochs")],
+)
+def test_ppo_grid_rejects_bad_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        ppo_grid([0.99], [0.9], [0], total_steps=256, **kwargs)
 
 
 def test_batched_learner_rejects_bad_input():
