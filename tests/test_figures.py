@@ -50,6 +50,7 @@ FROM_TRAINING = {
     "ch05_gamma_rows": "175 actor-critic runs",
     "ch05_lambda_sweep": "actor-critic runs of the λ sweep",
     "ch05_lambda_sweep_runs": "actor-critic runs of the λ sweep",
+    "ch05_lambda_sweep_ppo": "PPO runs of the λ sweep (ppo_grid)",
     "ch06_costs": "trained trading policies under costs",
     "ch06_equity_curves": "trained trading policies",
     "ch07_credit_assignment": "per-token advantages from a trained critic and GRU",
