@@ -48,6 +48,10 @@ class TradingPolicy:
     (standardised with training-period statistics ``mean``, ``std``), and
     :math:`f(s, a) = e_a \otimes \varphi(s)`: one weight vector per action, so
     :math:`\pi_\theta(a \mid s) = \mathrm{softmax}_a(\theta_a^\top \varphi(s))`.
+
+    The policy does not see how many days are left in a training episode; only the critic
+    (the baseline of :func:`train_trading_policy`) does: the policy is one rule for every day,
+    and the held-out test has no episode clock to give it.
     """
 
     theta: np.ndarray
@@ -161,13 +165,16 @@ def train_trading_policy(
 
     with the analytic score :func:`~gaelib.policies.softmax_linear_score`, the discounted
     reward-to-go :math:`G_t` and, with ``baseline``, a linear value baseline :math:`b`
-    (features φ(s) and the days left) refitted by least squares after each use. Steps by Adam.
+    (features φ(s) and the days left in the episode — the value of the rest of a 60-day episode
+    depends on them; the policy does not see them) refitted by least squares after each use.
+    Steps by Adam.
 
     With ``lam`` the weight of the score is instead the GAE advantage
     :math:`\hat A^{GAE(\gamma,\lambda)}_t` (:func:`~gaelib.advantages.compute_gae`) of that
     linear critic — the episode's last day terminates the finite-horizon task, whose state
     includes the days left — and the critic is refitted to the λ-returns
-    :math:`\hat A_t + V(s_t)`. ``lam=1`` gives back REINFORCE with the baseline.
+    :math:`\hat A_t + V(s_t)`. ``lam=1`` gives back REINFORCE with the baseline (up to float
+    rounding).
     """
     p = check_prices(prices)
     x = np.asarray(x, dtype=np.float64)

@@ -574,3 +574,67 @@ def test_lockstep_training_validation(kw, name):
     args = {"seeds": [0, 1], **LOCKSTEP_KW, "iterations": 2} | kw
     with pytest.raises(ValueError, match=name):
         stock.train_trading_policies(prices, x, **args)
+
+
+# ------------------------------------------------------------------ paired comparisons
+
+
+def _t_coverage(t: float, df: int) -> float:
+    """P(|T| <= t) for Student's t with df degrees of freedom, by integrating its density."""
+    x = np.linspace(0.0, t, 200_001)
+    log_c = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+    pdf = np.exp(log_c - (df + 1) / 2 * np.log1p(x**2 / df))
+    return 2 * float(np.sum((pdf[1:] + pdf[:-1]) / 2 * np.diff(x)))
+
+
+@pytest.mark.parametrize("df", range(1, 31))
+def test_t_quantile_table_matches_the_t_density(df):
+    """The tabulated 97.5 % quantile (3 decimals) brackets the exact one: the interval
+    ±(t ∓ 0.0005) covers less than / more than 95 % of the density."""
+    t = stock.t_quantile_975(df)
+    assert _t_coverage(t - 0.0005, df) < 0.95 < _t_coverage(t + 0.0005, df)
+
+
+def test_t_quantile_validation():
+    for bad in (0, 31, 2.0, True, "3"):
+        with pytest.raises(ValueError, match="df"):
+            stock.t_quantile_975(bad)
+
+
+def test_paired_difference_by_hand():
+    # d = [2, 3, 4]: mean 3, sample sd 1, s.e. 1/√3, df 2, t = 4.303
+    res = stock.paired_difference([2.5, 3.0, 4.25], [0.5, 0.0, 0.25])
+    np.testing.assert_allclose(res.diffs, [2.0, 3.0, 4.0])
+    assert res.mean == pytest.approx(3.0) and res.df == 2 and res.t == 4.303
+    assert res.se == pytest.approx(1 / math.sqrt(3))
+    assert res.low == pytest.approx(3 - 4.303 / math.sqrt(3))
+    assert res.high == pytest.approx(3 + 4.303 / math.sqrt(3))
+    assert not res.within_noise  # the interval [0.52, 5.48] excludes 0
+    assert "df = 2" in str(res) and "[+0.516, +5.484]" in str(res)
+    # swapping a and b flips the interval
+    flipped = stock.paired_difference([0.5, 0.0, 0.25], [2.5, 3.0, 4.25])
+    assert flipped.low == pytest.approx(-res.high) and flipped.high == pytest.approx(-res.low)
+    # d = [1, 2, 3]: the same spread around a smaller mean, [-0.48, 4.48], is within noise
+    assert stock.paired_difference([1.0, 2.0, 3.0], np.zeros(3)).within_noise
+
+
+def test_paired_difference_is_paired_not_pooled():
+    # a large common seed effect cancels in the pairs: a − b = 0.1 on every seed
+    seed_effect = np.array([-3.0, 5.0, 0.0, 8.0, -6.0])
+    res = stock.paired_difference(seed_effect + 0.1, seed_effect)
+    assert res.mean == pytest.approx(0.1) and res.se == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "a, b, name",
+    [
+        ([1.0, 2.0], [1.0], "a and b"),
+        ([1.0], [2.0], "a and b"),
+        (np.ones((2, 2)), np.ones((2, 2)), "a"),
+        ([1.0, 2.0], [np.nan, 1.0], "b"),
+        (np.ones(32), np.zeros(32), "a and b"),
+    ],
+)
+def test_paired_difference_validation(a, b, name):
+    with pytest.raises(ValueError, match=name):
+        stock.paired_difference(a, b)
