@@ -6,10 +6,17 @@ re-exports everything here: ``gaelib.lm.train_lm`` is this module's :func:`train
 :func:`train_lm_lockstep` trains several runs (methods × seeds) at once: every run keeps its
 own weights, optimiser state, random stream and data, but their networks are stacked
 (:class:`gaelib.lm.GRUStack`) so that one batched matrix product per token step serves all of
-them, and the GRU recurrence has a hand-written backward pass. At this size a step for six runs
-costs about twice a step for one, and the chapter's six runs train about three times faster
-than one after another (2-core AVX2 CPU: 12 s instead of 33 s). :func:`train_lm` is one run of
+them, and the GRU recurrence has a hand-written backward pass. :func:`train_lm` is one run of
 it.
+
+**Budgets.** Every run samples ``iterations × prompts_per_batch × group_size`` texts from its
+policy (``LMHistory.sequences``). A PPO run's critic is also fitted, before training, to the
+scores of ``WARMUP_BATCH × value_warmup`` offline texts (``LMHistory.config["warmup_texts"]``;
+0 for GRPO).
+
+**Aggregation.** The policy loss of both methods is a **token mean** over the real tokens of a
+minibatch, :math:`\frac{1}{\sum_i |o_i|}\sum_i\sum_t \ell_{i,t}` (:func:`clipped_surrogate`),
+not DeepSeekMath's per-sequence mean :math:`\frac1G\sum_i \frac{1}{|o_i|}\sum_t \ell_{i,t}`.
 """
 
 from __future__ import annotations
@@ -37,7 +44,16 @@ from .lm import (
 )
 from .seeding import seed_everything
 
-__all__ = ["LMHistory", "train_lm", "train_lm_lockstep", "evaluate_score"]
+__all__ = [
+    "LMHistory",
+    "train_lm",
+    "train_lm_lockstep",
+    "evaluate_score",
+    "clipped_surrogate",
+    "WARMUP_BATCH",
+]
+
+WARMUP_BATCH = 256  # texts per warm-up step of a PPO critic
 
 
 @dataclass
@@ -65,6 +81,32 @@ def evaluate_score(policy: TokenGRU, task: CountingTask, *, n: int = 2048, seed:
     tokens, _ = sample(policy, prompts, task.max_len, gen)
     scores = task.score(prompts.numpy(), tokens)
     return float(scores.mean()), scores
+
+
+def clipped_surrogate(
+    ratio: torch.Tensor, adv: torch.Tensor, mask: torch.Tensor, clip: float
+) -> torch.Tensor:
+    r"""Chapter 7: the PPO-clip policy loss of :func:`train_lm_lockstep`, one per run — a
+    **token mean** over the real tokens of the minibatch:
+
+    .. math::
+        L = -\frac{1}{\sum_{b,t} m_{b,t}} \sum_{b,t} m_{b,t}\,
+        \min\big(\rho_{b,t}\hat A_{b,t},\ \operatorname{clip}(\rho_{b,t}, 1 \pm \epsilon)
+        \hat A_{b,t}\big).
+
+    Every real token weighs :math:`1/\sum_{b,t} m_{b,t}`, whatever the length of its text
+    (DeepSeekMath's GRPO objective instead averages within each text first, weighing a token of
+    text :math:`i` by :math:`1/(G\,|o_i|)`).
+
+    Args:
+        ratio, adv, mask: ``[R, B, L]`` (``mask`` 1 on real tokens, 0 on padding).
+        clip: :math:`\epsilon`.
+
+    Returns:
+        ``[R]`` losses.
+    """
+    surr = torch.min(ratio * adv, torch.clamp(ratio, 1 - clip, 1 + clip) * adv)
+    return -(surr * mask).sum((1, 2)) / mask.sum((1, 2))
 
 
 @torch.no_grad()
@@ -101,12 +143,15 @@ def _stack_log_probs(policy: GRUStack, inputs: torch.Tensor, tokens: torch.Tenso
 
 
 def _warm_up_critics(value: GRUStack, task: CountingTask, steps: int, seeds) -> None:
-    """Fit each critic's :math:`V(s_t)` to the score of offline texts (the reference's noisy
-    corpus, no new samples; critic ``r`` has its own corpus from ``seeds[r]``): the toy's
-    version of InstructGPT initialising the value model from the reward model, so the critic
-    starts out knowing what a mistake costs."""
+    """Fit each critic's :math:`V(s_t)` to the score of ``WARMUP_BATCH × steps`` offline texts:
+    fresh draws of :meth:`CountingTask.noisy_corpus` (not samples of any policy; critic ``r``
+    has its own corpus from ``seeds[r]``), each scored by the task — texts and scores a GRPO
+    run never gets. The toy's version of InstructGPT initialising the value model from the
+    reward model, so the critic starts out knowing what a mistake costs."""
     R, L = len(seeds), task.max_len
-    data = [task.noisy_corpus(256 * steps, np.random.default_rng(s + 10_000)) for s in seeds]
+    data = [
+        task.noisy_corpus(WARMUP_BATCH * steps, np.random.default_rng(s + 10_000)) for s in seeds
+    ]
     prompts = torch.as_tensor(np.stack([p for p, _ in data]))  # [R, N]
     tokens = np.stack([t for _, t in data])  # [R, N, L]
     target = torch.as_tensor(
@@ -121,7 +166,7 @@ def _warm_up_critics(value: GRUStack, task: CountingTask, steps: int, seeds) -> 
     )
     opt = torch.optim.Adam(value.parameters(), lr=1e-2, fused=True)
     for k in range(steps):
-        b = slice(256 * k, 256 * (k + 1))
+        b = slice(WARMUP_BATCH * k, WARMUP_BATCH * (k + 1))
         v, _ = value(inputs[:, b, :-1])
         m = mask[:, b]
         loss = ((((v - target[:, b, None]) ** 2) * m).sum((1, 2)) / m.sum((1, 2))).sum()
@@ -174,7 +219,8 @@ def train_lm_lockstep(
     gradient clipping, ``torch.Generator(seed)`` for prompts, samples and minibatches, and its
     own data — but the runs' networks are stacked (:class:`gaelib.lm.GRUStack`) and step
     together. Per iteration and run: ``group_size`` texts for each of ``prompts_per_batch``
-    random prompts, then ``epochs`` × ``minibatches`` PPO-clip steps on
+    random prompts, then ``epochs`` × ``minibatches`` PPO-clip steps on the token-mean loss
+    :func:`clipped_surrogate`,
 
     .. math::
         -\frac{1}{\sum_{b,t} m_{b,t}}\sum_{b,t} m_{b,t}\,
@@ -183,10 +229,14 @@ def train_lm_lockstep(
         (y_{b,t})},
 
     with, for ``"ppo"``, GAE(γ, λ) advantages of :func:`token_rewards` (whitened over the
-    batch's real tokens) plus ``vf_coef`` × the critic's squared error to the λ-returns, and
+    batch's real tokens) plus ``vf_coef`` × the token mean of
+    :math:`(V_\phi(s_t) - G_t)^2`, :math:`G_t = \hat A_t + V_{\phi_{\text{old}}}(s_t)` (the
+    λ-return, from the critic's values when the batch was sampled, before whitening), and
     for ``"grpo"`` :func:`group_relative_advantages` plus
     :math:`\beta\,\mathbb{E}[\rho_{\text{ref}} - \log\rho_{\text{ref}} - 1]`,
-    :math:`\rho_{\text{ref}} = \pi_{\text{ref}}/\pi_\theta`.
+    :math:`\rho_{\text{ref}} = \pi_{\text{ref}}/\pi_\theta` (also a token mean). Before
+    training, the PPO runs' critics are fitted to the scores of ``WARMUP_BATCH × value_warmup``
+    offline texts (``config["warmup_texts"]``).
 
     Args:
         reference: the frozen :math:`\pi_{\text{ref}}` every policy starts from.
@@ -227,6 +277,8 @@ def train_lm_lockstep(
             f"minibatches must be <= prompts_per_batch × group_size, got {minibatches}"
         )
     lam, gamma = check_unit_interval("lam", lam), check_unit_interval("gamma", gamma)
+    if isinstance(value_warmup, bool) or not isinstance(value_warmup, int) or value_warmup < 0:
+        raise ValueError(f"value_warmup must be an integer >= 0, got {value_warmup!r}")
     if not isinstance(reference, TokenGRU):
         raise ValueError(f"reference must be a TokenGRU, got {type(reference).__name__}")
 
@@ -305,9 +357,7 @@ def train_lm_lockstep(
                 n = mk.sum((1, 2))
                 logp = _stack_log_probs(policy, x, tok[ar, idx])
                 ratio = torch.exp(logp - old_logp[ar, idx])
-                a = adv[ar, idx]
-                surr = torch.min(ratio * a, torch.clamp(ratio, 1 - clip, 1 + clip) * a)
-                loss = -(surr * mk).sum((1, 2)) / n  # [R], one loss per run
+                loss = clipped_surrogate(ratio, adv[ar, idx], mk, clip)  # [R], one per run
                 if ppo_runs:
                     v_new, _ = value(x[ppo, :, :-1])
                     err = (v_new - ret[torch.arange(len(ppo_runs))[:, None], idx[ppo]]) ** 2
@@ -328,7 +378,9 @@ def train_lm_lockstep(
     pols = policy.to_modules()
     vals = value.to_modules() if value is not None else []
     config = {"iterations": iterations, "batch": B, "group_size": G, "beta": beta, "lam": lam,
-              "gamma": gamma, "epochs": epochs, "lr": lr}  # fmt: skip
+              "gamma": gamma, "epochs": epochs, "minibatches": minibatches, "lr": lr,
+              "clip": clip}  # fmt: skip
+    warmup_texts = WARMUP_BATCH * value_warmup
     out: dict[str, list[LMHistory]] = {m: [] for m in methods}
     for i, (m, s) in enumerate(runs):
         out[m].append(
@@ -340,7 +392,7 @@ def train_lm_lockstep(
                 wall_time=wall,
                 policy=pols[i],
                 value=vals[ppo_runs.index(i)] if m == "ppo" else None,
-                config={"seed": s, **config},
+                config={"seed": s, **config, "warmup_texts": warmup_texts if m == "ppo" else 0},
             )
         )
     return out
@@ -371,18 +423,19 @@ def train_lm(
     (one run of :func:`train_lm_lockstep`).
 
     Each iteration samples ``group_size`` texts for each of ``prompts_per_batch`` random
-    prompts (the same budget for both methods), then runs ``epochs`` × ``minibatches``
-    PPO-clip steps (token-mean surrogate over real tokens), Adam (``lr``) with the gradient
-    norm clipped at 1:
+    prompts (the same number of sampled texts for both methods), then runs ``epochs`` ×
+    ``minibatches`` PPO-clip steps (:func:`clipped_surrogate`, a token mean over the real
+    tokens of the minibatch), Adam (``lr``) with the gradient norm clipped at 1:
 
     * ``"ppo"`` (RLHF): per-token rewards :func:`token_rewards` with
       :math:`\text{kl}_t = \log\pi_{\text{old}} - \log\pi_{\text{ref}}`, a GRU critic (hidden
-      ``value_hidden``, warmed up for ``value_warmup`` steps on the score of offline noisy
-      texts), :func:`token_advantages` (γ, λ), advantages whitened over the batch's real
-      tokens, and ``vf_coef`` × a value loss towards the λ-returns;
+      ``value_hidden``, first fitted for ``value_warmup`` steps to the scores of
+      ``WARMUP_BATCH × value_warmup`` offline noisy texts — texts a GRPO run does not get),
+      :func:`token_advantages` (γ, λ), advantages whitened over the batch's real tokens, and
+      ``vf_coef`` × a value loss towards the λ-returns;
     * ``"grpo"``: :func:`group_relative_advantages` on every token, no critic, and the KL
       penalty in the loss, :math:`\beta\,\mathbb{E}[\rho - \log\rho - 1]` with
-      :math:`\rho = \pi_{\text{ref}}/\pi_\theta` (Shao et al. 2024, eq. 4).
+      :math:`\rho = \pi_{\text{ref}}/\pi_\theta` (Shao et al. 2024, §4.1.1, eq. 4).
     """
     if method not in ("ppo", "grpo"):
         raise ValueError(f"method must be 'ppo' or 'grpo', got {method!r}")

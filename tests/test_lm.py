@@ -363,6 +363,10 @@ def test_lockstep_runs_are_the_single_runs():
     kw = {"iterations": 3, "value_warmup": 5}
     both = lm.train_lm_lockstep(ref, task, methods=("ppo", "grpo"), seeds=(0, 1), **kw)
     assert list(both) == ["ppo", "grpo"] and all(len(v) == 2 for v in both.values())
+    # the budgets: the same sampled texts for both; only PPO's critic sees warm-up texts
+    for m, warm in (("ppo", 5 * lm.WARMUP_BATCH), ("grpo", 0)):
+        for h in both[m]:
+            assert h.sequences[-1] == 3 * 8 * 8 and h.config["warmup_texts"] == warm
     assert both["grpo"][0].value is None and isinstance(both["ppo"][1].value, lm.TokenGRU)
     for m in ("ppo", "grpo"):
         for i, seed in enumerate((0, 1)):
@@ -388,6 +392,8 @@ def test_lockstep_runs_are_the_single_runs():
         ({"iterations": 0}, "iterations"),
         ({"minibatches": 65}, "minibatches"),
         ({"lam": 1.5}, "lam"),
+        ({"value_warmup": -1}, "value_warmup"),
+        ({"value_warmup": 2.5}, "value_warmup"),
     ],
 )
 def test_lockstep_value_errors_name_the_argument(kwargs, name):
@@ -396,6 +402,24 @@ def test_lockstep_value_errors_name_the_argument(kwargs, name):
         lm.train_lm_lockstep(lm.TokenGRU(task.vocab_size, task.vocab_size), task, **kwargs)
     with pytest.raises(ValueError, match="reference"):
         lm.train_lm_lockstep(None, task)
+
+
+def test_clipped_surrogate_is_a_token_mean_not_a_sequence_mean():
+    """Every real token weighs 1 / (real tokens in the minibatch), whatever its text's length
+    (DeepSeekMath's GRPO objective would weigh a token of text i by 1 / (G |o_i|))."""
+    mask = torch.tensor([[[1.0, 1, 1, 1, 1, 1], [1, 1, 0, 0, 0, 0]]])  # texts of 6 and 2 tokens
+    adv = torch.tensor([[[-1.0] * 6, [-1.0] * 6]]) * mask  # the same advantage on both
+    ratio = torch.ones_like(adv, requires_grad=True)
+    loss = lm.clipped_surrogate(ratio, adv, mask, 0.2)
+    loss.sum().backward()
+    np.testing.assert_allclose(loss.detach().numpy(), [1.0])
+    np.testing.assert_allclose(ratio.grad.numpy(), (-adv * mask / mask.sum()).numpy())
+    long_tok, short_tok = ratio.grad[0, 0, 0], ratio.grad[0, 1, 0]
+    assert long_tok == short_tok  # a per-sequence mean would make the long text's token 3x lighter
+    # outside the clip range on the side the advantage pushes, no gradient
+    ratio = torch.full_like(adv, 0.5, requires_grad=True)
+    lm.clipped_surrogate(ratio, adv, mask, 0.2).sum().backward()
+    assert torch.all(ratio.grad == 0)
 
 
 # --------------------------------------------------------------- learning test
