@@ -13,6 +13,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from .blit import BlitFrames
 
@@ -114,21 +115,26 @@ def plot_learners_auc(ax: plt.Axes, aucs: dict, random_level: float | None = Non
     colors = _colors(lams)
     width = 0.8 / len(aucs)
     hatches = ["", "//", "..", "xx"]
-    for j, (name, auc) in enumerate(aucs.items()):
+    for j, auc in enumerate(aucs.values()):
         for i, lam in enumerate(lams):
             if lam not in auc:
                 continue
             x = i - 0.4 + width * (j + 0.5)
             ax.bar([x], [np.mean(auc[lam])], width * 0.9, color=colors[lam], alpha=0.85,
-                   hatch=hatches[j % len(hatches)], edgecolor="k", lw=0.6,
-                   label=name if i == 0 else None)  # fmt: skip
+                   hatch=hatches[j % len(hatches)], edgecolor="k", lw=0.6)  # fmt: skip
             ax.plot(np.full(len(auc[lam]), x), auc[lam], "k.", ms=4)
+    # legend swatches in neutral grey: the hatch tells the learners apart, the colour is λ's
+    handles = [
+        Patch(facecolor="0.85", edgecolor="k", hatch=hatches[j % len(hatches)], label=name)
+        for j, name in enumerate(aucs)
+    ]
     if random_level is not None:
-        ax.axhline(random_level, color="0.3", ls="--", lw=1, label="random policy")
+        ax.axhline(random_level, color="0.3", ls="--", lw=1)
+        handles.append(Line2D([], [], color="0.3", ls="--", lw=1, label="random policy"))
     ax.set_xticks(np.arange(len(lams)), [f"{lam:g}" for lam in lams])
     ax.set_xlabel("λ")
     ax.set_ylabel("mean return over training (AUC)")
-    ax.legend(loc="upper left")
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 
 
 def lambda_sweep_figure(sweep: dict) -> plt.Figure:

@@ -150,3 +150,23 @@ def test_grid_explorer_redraws_for_each_gamma(monkeypatch):
     with pytest.raises(ValueError, match="gamma"):
         widgets.grid_explorer(small_grid(), gamma=0.9)
     plt.close("all")
+
+
+def test_learners_side_by_side():
+    aucs = {
+        "actor-critic": {0.0: np.array([10.0, 12.0]), 0.95: np.array([100.0, 110.0])},
+        "PPO": {0.0: np.array([50.0, 70.0]), 0.5: np.array([80.0, 90.0])},
+    }
+    fig, ax = plt.subplots()
+    widgets.plot_learners_auc(ax, aucs, random_level=22.0)
+    heights = sorted(p.get_height() for p in ax.patches)
+    np.testing.assert_allclose(heights, [11, 60, 85, 105])  # one bar per (learner, λ) present
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "0.5", "0.95"]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["actor-critic", "PPO", "random policy"]
+    assert ax.lines[-1].get_ydata()[0] == 22.0
+    colours = {p.get_facecolor()[:3] for p in ax.patches}
+    assert len(colours) == 3  # one colour per λ, shared by both learners
+    plt.close(fig)
+    with pytest.raises(ValueError, match="aucs"):
+        widgets.plot_learners_auc(ax, {})
