@@ -1,4 +1,4 @@
-r"""Chapters 5 and 8: comparing two settings that share seeds — the paired t-interval.
+r"""Chapters 1, 2, 5, 6 and 7: comparing two settings that share seeds — the paired t-interval.
 
 When two settings are run on the same seeds (the same initial weights), the seed-to-seed
 spread is shared, and the fair comparison is the **difference per seed**
@@ -93,11 +93,15 @@ def t_quantile(p: float, df: float) -> float:
 
 @dataclass(frozen=True)
 class PairedDifference:
-    """Mean of the per-seed differences ``a - b``, its standard error, and the t-interval."""
+    r"""The per-seed differences ``diffs = a - b``, their ``mean``, its standard error ``se``
+    :math:`= s_d/\sqrt n`, the degrees of freedom ``df`` = n − 1, the t quantile ``t`` and the
+    interval ``[low, high]`` = mean ∓ t·se at ``confidence``."""
 
+    diffs: np.ndarray
     mean: float
     se: float
     df: int
+    t: float
     low: float
     high: float
     confidence: float
@@ -108,10 +112,13 @@ class PairedDifference:
         return self.low <= 0.0 <= self.high
 
     def __str__(self) -> str:
+        # three significant digits on the largest of the printed numbers
+        top = max(abs(self.mean), abs(self.low), abs(self.high), self.se, 1e-300)
+        k = max(0, 2 - math.floor(math.log10(top)))
         pct = f"{100 * self.confidence:g}%"
         return (
-            f"{self.mean:+.1f} ± {self.se:.1f} (s.e.), {pct} interval "
-            f"[{self.low:+.1f}, {self.high:+.1f}], {self.df} d.f."
+            f"{self.mean:+.{k}f} ± {self.se:.{k}f} (s.e.), {pct} interval "
+            f"[{self.low:+.{k}f}, {self.high:+.{k}f}], {self.df} d.f."
         )
 
 
@@ -136,5 +143,5 @@ def paired_difference(a, b, confidence: float = 0.95) -> PairedDifference:
     n = len(d)
     mean = float(d.mean())
     se = float(d.std(ddof=1) / math.sqrt(n))
-    half = t_quantile(0.5 + confidence / 2.0, n - 1) * se
-    return PairedDifference(mean, se, n - 1, mean - half, mean + half, float(confidence))
+    t = t_quantile(0.5 + confidence / 2.0, n - 1)
+    return PairedDifference(d, mean, se, n - 1, t, mean - t * se, mean + t * se, float(confidence))

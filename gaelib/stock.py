@@ -60,9 +60,6 @@ __all__ = [
     "article_reward",
     "strategy_rewards",
     "momentum_positions",
-    "t_quantile_975",
-    "PairedDifference",
-    "paired_difference",
 ]
 
 SELL, HOLD, BUY = 0, 1, 2
@@ -388,90 +385,6 @@ def momentum_positions(prices, ma_window: int) -> np.ndarray:
     (:func:`moving_average`, so it uses prices up to t only), flat otherwise. ``[T]``."""
     p = check_prices(prices)
     return (p > moving_average(p, ma_window)).astype(np.float64)
-
-
-# ------------------------------------------------------------------------ statistics
-
-# t_{0.975, df}: the 97.5 % quantile of Student's t distribution with df = 1, ..., 30 degrees
-# of freedom (standard tables; tests/test_stock.py checks them by integrating the t density).
-_T_975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
-
-
-def t_quantile_975(df: int) -> float:
-    r""":math:`t_{0.975,\,df}`, the 97.5 % quantile of Student's t with ``df`` (1 … 30) degrees
-    of freedom: a 95 % two-sided interval is mean ± t·s.e. (from a table: no scipy needed)."""
-    if isinstance(df, bool) or not isinstance(df, int | np.integer) or not 1 <= df <= len(_T_975):
-        raise ValueError(f"df must be an integer in [1, {len(_T_975)}], got {df!r}")
-    return _T_975[int(df) - 1]
-
-
-@dataclass(frozen=True)
-class PairedDifference:
-    r"""What :func:`paired_difference` returns: the per-seed differences ``diffs = a − b``,
-    their ``mean``, its standard error ``se`` :math:`= s/\sqrt n`, the degrees of freedom
-    ``df`` :math:`= n - 1` and :math:`t = t_{0.975,\,df}`; the 95 % t-interval is
-    ``[low, high]`` = mean ∓ t·se."""
-
-    diffs: np.ndarray
-    mean: float
-    se: float
-    df: int
-    t: float
-
-    @property
-    def low(self) -> float:
-        return self.mean - self.t * self.se
-
-    @property
-    def high(self) -> float:
-        return self.mean + self.t * self.se
-
-    @property
-    def within_noise(self) -> bool:
-        """The chapter's definition: the 95 % t-interval contains 0."""
-        return self.low <= 0.0 <= self.high
-
-    def __str__(self) -> str:
-        return (
-            f"{self.mean:+.3f} ± {self.se:.3f} (s.e.), 95% t-interval "
-            f"[{self.low:+.3f}, {self.high:+.3f}] (df = {self.df}, t = {self.t:.3f})"
-        )
-
-
-def paired_difference(a, b) -> PairedDifference:
-    r"""Chapter 6: compare two settings that share their seeds (same prices, same training
-    seed), pair by pair. With :math:`d_i = a_i - b_i` over n ≥ 2 seeds,
-
-    .. math::
-        \bar d \pm t_{0.975,\,n-1}\, \frac{s_d}{\sqrt n},
-        \qquad s_d^2 = \frac{1}{n-1}\sum_i (d_i - \bar d)^2,
-
-    is a 95 % t-interval for the mean difference (it assumes the d_i independent and roughly
-    normal). The difference is *within noise* when the interval contains 0; only an interval
-    entirely on one side of 0 says which setting did better. ``a``, ``b``: 1-D, same length
-    2 … 31, finite."""
-    x = np.asarray(a, dtype=np.float64)
-    y = np.asarray(b, dtype=np.float64)
-    for name, v in (("a", x), ("b", y)):
-        if v.ndim != 1:
-            raise ValueError(
-                f"{name} must be a 1-D array (one value per seed), got shape {v.shape}"
-            )
-        if not np.all(np.isfinite(v)):
-            raise ValueError(f"{name} must be finite")
-    if len(x) != len(y):
-        raise ValueError(f"a and b must pair up: same length, got {len(x)} and {len(y)}")
-    if not 2 <= len(x) <= len(_T_975) + 1:
-        raise ValueError(f"a and b must hold 2 … {len(_T_975) + 1} pairs, got {len(x)}")
-    d = x - y
-    n = len(d)
-    return PairedDifference(
-        d, float(d.mean()), float(d.std(ddof=1) / np.sqrt(n)), n - 1, t_quantile_975(n - 1)
-    )
 
 
 # The trading policy and its training live in gaelib.stock_train and are re-exported here, so

@@ -26,6 +26,20 @@ def test_t_quantile_matches_the_table(p, df, expected):
     assert t_quantile(1 - p, df) == pytest.approx(-expected, abs=1e-3)  # symmetric
 
 
+def _t_coverage(t: float, df: int) -> float:
+    """P(|T| <= t) for Student's t with df degrees of freedom, by integrating its density."""
+    x = np.linspace(0.0, t, 200_001)
+    log_c = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+    pdf = np.exp(log_c - (df + 1) / 2 * np.log1p(x**2 / df))
+    return 2 * float(np.sum((pdf[1:] + pdf[:-1]) / 2 * np.diff(x)))
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 4, 7, 14, 30])
+def test_t_quantile_against_the_t_density(df):
+    """An independent oracle: the interval ±t_{0.975} holds 95% of the t density."""
+    assert _t_coverage(t_quantile(0.975, df), df) == pytest.approx(0.95, abs=1e-6)
+
+
 def test_t_quantile_with_one_df_is_the_cauchy_quantile():
     for p in (0.6, 0.9, 0.99):
         assert t_quantile(p, 1) == pytest.approx(math.tan(math.pi * (p - 0.5)), rel=1e-9)
@@ -42,7 +56,14 @@ def test_paired_difference_by_hand():
     assert r.low == pytest.approx(d.mean() - 2.7764451 * r.se, abs=1e-5)
     assert r.high == pytest.approx(d.mean() + 2.7764451 * r.se, abs=1e-5)
     assert r.within_noise is (r.low <= 0 <= r.high)
+    np.testing.assert_array_equal(r.diffs, d)
+    assert r.t == pytest.approx(2.7764451, abs=1e-6)
     assert "4 d.f." in str(r)
+    # d = [2, 3, 4]: mean 3, s.e. 1/√3, t(2) = 4.303: printed to three significant digits
+    r3 = paired_difference([2.5, 3.0, 4.25], [0.5, 0.0, 0.25])
+    assert "[+0.516, +5.484]" not in str(r3) and "[+0.52, +5.48]" in str(r3)
+    flipped = paired_difference([0.5, 0.0, 0.25], [2.5, 3.0, 4.25])
+    assert flipped.low == pytest.approx(-r3.high) and flipped.high == pytest.approx(-r3.low)
 
 
 def test_pairing_removes_the_shared_seed_effect():
