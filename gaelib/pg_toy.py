@@ -9,6 +9,11 @@ Two states, three actions, horizon three, a softmax-linear policy
   :math:`\nabla J = \sum_\tau P_\theta(\tau) \sum_t \nabla_\theta \log\pi_\theta(a_t|s_t)\,
   \gamma^t G_t(\tau)`, with :math:`G_t = \sum_{l \ge t} \gamma^{l-t} r_l`,
 
+* the gradient split into its per-step terms
+  :math:`g_t = \mathbb{E}\big[\nabla_\theta \log\pi_\theta(a_t|s_t)\, A_t(s_t, a_t)\big]`,
+  with the exact advantage :math:`A_t = Q_t - V_t` and the exact distribution of :math:`s_t`,
+  so that :math:`\nabla J = \sum_t \gamma^t g_t` can be checked term by term,
+
 and to draw millions of sampled trajectories per second for Monte-Carlo estimates.
 """
 
@@ -29,6 +34,9 @@ __all__ = [
     "exact_objective",
     "exact_gradient",
     "enumerated_gradient",
+    "state_distribution",
+    "exact_advantages",
+    "per_step_gradient_terms",
     "sample_returns",
     "sample_gradients",
 ]
@@ -120,6 +128,56 @@ def _values_by_step(mdp: TinyMDP, theta: np.ndarray) -> np.ndarray:
     for t in range(mdp.H - 1, -1, -1):
         v[t] = (pi * (mdp.R + mdp.gamma * mdp.P @ v[t + 1])).sum(-1)
     return v[:-1]
+
+
+def state_distribution(mdp: TinyMDP, theta) -> np.ndarray:
+    r"""Chapter 1: ``[H, S]``, row t the distribution of :math:`s_t` under :math:`\pi_\theta`
+    (:math:`P(s_0 = s) = \mu_0(s)`,
+    :math:`P(s_{t+1} = s') = \sum_{s,a} P(s_t = s)\, \pi_\theta(a|s)\, P(s'|s,a)`)."""
+    theta = _check_theta(mdp, theta)
+    pi = softmax_linear_probs(theta, mdp.features)
+    d = np.zeros((mdp.H, mdp.R.shape[0]))
+    d[0] = mdp.mu0
+    for t in range(mdp.H - 1):
+        d[t + 1] = np.einsum("s,sa,sap->p", d[t], pi, mdp.P)
+    return d
+
+
+def exact_advantages(mdp: TinyMDP, theta) -> np.ndarray:
+    r"""Chapter 1: ``[H, S, A]``, the exact advantage :math:`A_t(s,a) = Q_t(s,a) - V_t(s)` with
+    :math:`Q_t(s,a) = R(s,a) + \gamma \sum_{s'} P(s'|s,a) V_{t+1}(s')` (reward-to-go from step
+    t of the horizon-H episode; :math:`V_H = 0`)."""
+    theta = _check_theta(mdp, theta)
+    v = np.vstack([_values_by_step(mdp, theta), np.zeros((1, mdp.R.shape[0]))])
+    q = mdp.R[None] + mdp.gamma * np.einsum("sap,tp->tsa", mdp.P, v[1:])
+    return q - v[:-1, :, None]
+
+
+def per_step_gradient_terms(mdp: TinyMDP, theta) -> np.ndarray:
+    r"""Chapter 1: ``[H, d]``, row t the expected term of step t,
+
+    .. math::
+        g_t = \mathbb{E}_{\pi_\theta}\big[\nabla_\theta \log\pi_\theta(a_t|s_t)\,
+              A_t(s_t, a_t)\big]
+            = \sum_s P(s_t = s) \sum_a \pi_\theta(a|s)\, \nabla_\theta \log\pi_\theta(a|s)\,
+              A_t(s, a),
+
+    the GAE article's §4.2 formula for one t. The policy gradient is
+    :math:`\nabla J = \sum_t \gamma^t g_t` (chapter 1 checks it against :func:`exact_gradient`).
+    """
+    theta = _check_theta(mdp, theta)
+    S, A = mdp.R.shape
+    pi = softmax_linear_probs(theta, mdp.features)
+    scores = np.array(
+        [[softmax_linear_score(theta, mdp.features[s], a) for a in range(A)] for s in range(S)]
+    )  # [S, A, d]
+    return np.einsum(
+        "ts,sa,sad,tsa->td",
+        state_distribution(mdp, theta),
+        pi,
+        scores,
+        exact_advantages(mdp, theta),
+    )
 
 
 def _sample(mdp: TinyMDP, theta: np.ndarray, n: int, rng: np.random.Generator):

@@ -172,6 +172,39 @@ def test_policy_gradient_theorem_holds_exactly_on_the_tiny_mdp(seed):
     np.testing.assert_allclose(pg_toy.exact_gradient(mdp, theta), fd, atol=1e-7)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_per_step_terms_sum_to_the_gradient_only_with_gamma_t(seed):
+    from gaelib import pg_toy
+
+    mdp = pg_toy.make_tiny_mdp(seed)
+    theta = np.random.default_rng(seed + 10).normal(size=mdp.dim)
+    d = pg_toy.state_distribution(mdp, theta)
+    assert d.shape == (mdp.H, 2)
+    np.testing.assert_allclose(d.sum(axis=1), 1.0)
+    np.testing.assert_allclose(d[0], mdp.mu0)
+    # oracle for P(s_t = s): the enumerated trajectories' probabilities, summed by hand
+    pi = policies.softmax_linear_probs(theta, mdp.features)
+    p = {(s,): mdp.mu0[s] for s in range(2)}
+    for t in range(1, mdp.H):
+        p = {
+            path + (a, s2): q * pi[path[-1], a] * mdp.P[path[-1], a, s2]
+            for path, q in p.items()
+            for a in range(3)
+            for s2 in range(2)
+        }
+        for s in range(2):
+            assert d[t, s] == pytest.approx(sum(q for path, q in p.items() if path[-1] == s))
+    adv = pg_toy.exact_advantages(mdp, theta)
+    np.testing.assert_allclose((pi[None] * adv).sum(-1), 0.0, atol=1e-12)  # E_a[A] = 0
+    g = pg_toy.per_step_gradient_terms(mdp, theta)
+    w = mdp.gamma ** np.arange(mdp.H)
+    exact = pg_toy.exact_gradient(mdp, theta)  # autograd through backward induction
+    np.testing.assert_allclose((w[:, None] * g).sum(0), exact, atol=1e-12)
+    assert np.abs(g.sum(0) - exact).max() > 1e-3  # without γ^t: not the gradient
+    with pytest.raises(ValueError, match="theta"):
+        pg_toy.per_step_gradient_terms(mdp, np.zeros(3))
+
+
 @pytest.mark.parametrize("baseline", [False, True])
 def test_sampled_gradients_are_unbiased(baseline):
     from gaelib import pg_toy
