@@ -81,8 +81,11 @@ def gae_moments(P, R, pi, V_hat, *, gamma: float, lam: float, terminal=None) -> 
     """
     gamma = check_unit_interval("gamma", gamma)
     lam = check_unit_interval("lam", lam)
-    P, pi, delta, M, S, A, term = _setup(P, R, pi, V_hat, gamma, terminal)
-    c = gamma * lam
+    return _gae_moments(*_setup(P, R, pi, V_hat, gamma, terminal), gamma * lam)
+
+
+def _gae_moments(P, pi, delta, M, S, A, term, c: float) -> Moments:
+    """:func:`gae_moments` after :func:`_setup` (validated inputs), for ``c = γλ``."""
     I = np.eye(S * A)
     e_d = (P * delta).sum(-1).ravel()
     try:
@@ -185,10 +188,9 @@ def gae_error_vs_lambda(
     V_hat = V + V_error
     target = Q - V_hat[:, None]
     weights = visitation(P, pi, mu0, terminal)
-    rows = [
-        bias_variance_mse(
-            gae_moments(P, R, pi, V_hat, gamma=gamma, lam=lam, terminal=terminal), target, weights
-        )
-        for lam in np.asarray(lams, dtype=np.float64)
-    ]
+    lams = [check_unit_interval("lams", lam) for lam in np.asarray(lams).ravel()]
+    if not lams:
+        raise ValueError("lams must hold at least one λ in [0, 1]")
+    setup = _setup(P, R, pi, V_hat, gamma, terminal)  # validated once for every λ
+    rows = [bias_variance_mse(_gae_moments(*setup, gamma * lam), target, weights) for lam in lams]
     return tuple(np.array(col) for col in zip(*rows, strict=True))

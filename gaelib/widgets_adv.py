@@ -377,7 +377,7 @@ def _kstep_static(ax, problem: AdvantageProblem, k_max: int, sigma_max: float) -
     ax.set_xlim(1, k_max)
     ax.set_ylim(*_kstep_limits(problem, k_max, sigma_max))
     ax.set_xlabel("k (steps before bootstrapping)")
-    ax.set_ylabel("visitation-weighted error")
+    ax.set_ylabel("bias², variance, MSE of Â^(k)\n(weighted by visits to (s, a))")
 
 
 def _kstep_dynamic(ax, problem: AdvantageProblem, k_max: int, sigma: float) -> list:

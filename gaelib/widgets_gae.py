@@ -53,7 +53,7 @@ def _weights_static(ax: plt.Axes, max_k: int) -> None:
     ax.set_xlim(0, max_k)
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("steps ahead l")
-    ax.set_ylabel("weight (γλ)^l of δ_{t+l}")
+    ax.set_ylabel(r"weight $(\gamma\lambda)^l$ of $\delta_{t+l}$")
 
 
 def _weights_dynamic(ax: plt.Axes, gamma: float, lam: float, max_k: int) -> list:
@@ -66,7 +66,9 @@ def _weights_dynamic(ax: plt.Axes, gamma: float, lam: float, max_k: int) -> list
     if h <= max_k:
         artists.append(ax.axvline(h, color="C3", ls="--", lw=1.2))
     h_text = "∞" if math.isinf(h) else f"{h:.3g}"
-    ax.set_title(f"γ={gamma:g}, λ={lam:g}: horizon 1/(1-γλ) = {h_text} steps")
+    unit = "step" if h == 1 else "steps"
+    drawn = " (dashed)" if h <= max_k else ""
+    ax.set_title(f"γ={gamma:g}, λ={lam:g}\nhorizon 1/(1−γλ) = {h_text} {unit}{drawn}")
     return artists
 
 
@@ -152,7 +154,7 @@ def _traj_static(ax: plt.Axes, traj: Trajectory, ylim) -> None:
             Line2D([], [], color="C0", lw=2, label="GAE(γ, λ)"),
             Line2D([], [], color="0.5", ls="--", label="λ=1: return − V̂"),
         ],
-        loc="lower left",
+        loc="upper right",
     )
 
 
@@ -236,7 +238,7 @@ def _bv_static(ax: plt.Axes) -> None:
     ax.set_ylim(1e-4, 3)
     ax.set_xlim(0, 1)
     ax.set_xlabel("λ")
-    ax.set_ylabel("weighted over visited (s, a)")
+    ax.set_ylabel("bias², variance, MSE of Â\n(weighted by visits to (s, a))")
     ax.legend(
         handles=[
             Line2D([], [], color="C1", label="bias²"),

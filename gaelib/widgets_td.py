@@ -113,7 +113,8 @@ def td_mc_figure(sweep: PredictionSweep, alpha: float) -> plt.Figure:
 def td_mc_learning_curves_figure(
     sweep: PredictionSweep, td_alphas: Sequence[float], mc_alphas: Sequence[float]
 ) -> plt.Figure:
-    """Chapter 2: RMS error vs episodes for several α of each method (S&B Figure 6.2 style)."""
+    """Chapter 2: RMS error vs episodes for several α of each method (the right-hand graph of
+    Sutton & Barto's Example 6.2, here on the 19-state walk)."""
     td, mc = _td_mc(sweep)
     mean = sweep.mean_rms()
     episodes = np.arange(mean.shape[-1])

@@ -169,3 +169,51 @@ def test_validation():
         estimators.bias_variance_mse(m, np.zeros(3), np.full((5, 2), 0.1))
     with pytest.raises(ValueError, match="weights"):
         estimators.bias_variance_mse(m, np.zeros((5, 2)), np.ones((5, 2)))
+
+
+def test_gae_error_vs_lambda_equals_one_lambda_at_a_time():
+    """The sweep validates once and solves per λ: the same numbers as gae_moments λ by λ."""
+    P, R, pi, term = small_mdp(3)
+    gamma = 0.95
+    V, Q = exact_values(P, R, pi, gamma, term)
+    err = np.array([0.2, -0.3, 0.1, 0.4, 0.0])
+    mu0 = np.array([0.4, 0.3, 0.2, 0.1, 0.0])
+    lams = [0.0, 0.3, 0.9, 1.0]
+    b2, var, mse = estimators.gae_error_vs_lambda(
+        P, R, pi, err, lams, gamma=gamma, mu0=mu0, terminal=term
+    )
+    w = estimators.visitation(P, pi, mu0, term)
+    for i, lam in enumerate(lams):
+        m = estimators.gae_moments(P, R, pi, V + err, gamma=gamma, lam=lam, terminal=term)
+        expected = estimators.bias_variance_mse(m, Q - (V + err)[:, None], w)
+        np.testing.assert_allclose((b2[i], var[i], mse[i]), expected, rtol=0, atol=0)
+    for bad in ([0.5, 1.2], [], [float("nan")]):
+        with pytest.raises(ValueError, match="lams"):
+            estimators.gae_error_vs_lambda(P, R, pi, err, bad, gamma=gamma, mu0=mu0, terminal=term)
+
+
+def test_kstep_variance_decomposition_with_the_exact_critic():
+    r"""Chapter 3's formula, as an independent oracle for kstep_moments: with the exact critic,
+    Var[Â^(k) | s, a] = Var(δ_t | s, a) + Σ_{l=1}^{k-1} γ^{2l} E[Var(δ_{t+l} | s_{t+l}) | s, a]
+    — the first term given the action, the later ones given the state only (their actions
+    are still random, so Var(δ | s') includes the spread of A(s', ·) under π)."""
+    P, R, pi, term = small_mdp(4)
+    gamma, K = 0.9, 12
+    V, Q = exact_values(P, R, pi, gamma, term)
+    A = Q - V[:, None]
+    live = ~term
+    d = R[:, :, None] + gamma * (live * V)[None, None, :] - V[:, None, None]  # δ[s, a, s']
+    var_sa = (P * d**2).sum(-1) - (P * d).sum(-1) ** 2
+    var_s = (pi * (var_sa + A**2)).sum(-1)  # E[δ | s] = 0, so Var(δ | s) = E[δ² | s]
+    P_pi = np.einsum("sa,sat->st", pi, P) * live[None, :]
+    dist = P * live[None, None, :]  # where s_{t+1} is, while the episode goes on
+    expected = [var_sa.copy()]
+    for l in range(1, K):
+        expected.append(expected[-1] + gamma ** (2 * l) * dist @ var_s)
+        dist = dist @ P_pi
+    got = estimators.kstep_moments(P, R, pi, V, gamma=gamma, k=K, terminal=term)
+    for k in range(K):
+        np.testing.assert_allclose(got[k].var[live], expected[k][live], atol=1e-12)
+    # conditioning the later terms on (s', a') instead misses Σ γ^{2l} E[Var_π A(s', ·)]
+    wrong = var_sa + gamma**2 * (P * live[None, None, :]) @ (pi * var_sa).sum(-1)
+    assert np.abs(wrong - got[1].var)[live].max() > 1e-3
