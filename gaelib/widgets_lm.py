@@ -102,9 +102,14 @@ def credit_assignment_figure(c: CreditAssignment, lam: float) -> plt.Figure:
     return fig
 
 
-def credit_assignment_grid(c: CreditAssignment, lams=(0.0, 0.5, 0.95, 1.0)) -> plt.Figure:
-    """Chapter 7, the slider's static version: one panel per λ, then GRPO."""
+def credit_assignment_grid(
+    c: CreditAssignment, lams=(0.0, 0.5, 0.95, 1.0), title: str | None = None
+) -> plt.Figure:
+    """Chapter 7, the slider's static version: one panel per λ, then GRPO (with an optional
+    ``title`` over the row, e.g. which critic and which group the panels use)."""
     lams = [check_unit_interval("lam", x) for x in lams]
+    if title is not None and not isinstance(title, str):
+        raise ValueError(f"title must be a string or None, got {title!r}")
     fig, axes = plt.subplots(1, len(lams) + 1, figsize=(3.1 * (len(lams) + 1), 3.2))
     ylim = c.ylim()
     for ax, lam in zip(axes, lams, strict=False):
@@ -112,6 +117,8 @@ def credit_assignment_grid(c: CreditAssignment, lams=(0.0, 0.5, 0.95, 1.0)) -> p
         ax.set_title(f"GAE λ={lam:g}", fontsize=10)
     _grpo_panel(axes[-1], c)
     axes[-1].set_title("GRPO", fontsize=10)
+    if title is not None:
+        fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
 

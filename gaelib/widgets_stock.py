@@ -66,7 +66,7 @@ def _ma_static(axes, prices: np.ndarray, feat_max: float) -> None:
             Line2D([], [], color="0.3", lw=0.8, label="price"),
             Line2D([], [], color="C1", lw=1.5, label="average of the previous n prices"),
         ],
-        loc="upper left",
+        loc="lower center",
         fontsize=8,
         frameon=True,
         framealpha=0.9,
@@ -169,21 +169,42 @@ def _cost_static(ax: plt.Axes, n_days: int, ylim, trades: dict) -> None:
 
 def _cost_dynamic(ax: plt.Axes, curves: dict, cost: float) -> list:
     artists = []
-    for i, eq in enumerate(curves.values()):
+    ends = _label_heights(ax, [eq[-1] for eq in curves.values()])
+    for i, (eq, y) in enumerate(zip(curves.values(), ends, strict=True)):
         artists += ax.plot(np.arange(len(eq)), eq, color=f"C{i}", lw=1.2)
         artists.append(
             ax.annotate(
                 f"×{eq[-1]:.2f}",
                 (len(eq) - 1, eq[-1]),
-                xytext=(4, 0),
-                textcoords="offset points",
+                xytext=(1.01 * (len(eq) - 1), y),
+                textcoords="data",
+                xycoords="data",
                 color=f"C{i}",
                 fontsize=8,
                 va="center",
+                ha="left",
+                annotation_clip=False,
             )
         )
     ax.set_title(f"cost per trade {cost:.2%}")
     return artists
+
+
+def _label_heights(ax: plt.Axes, ends: list, gap: float = 0.07) -> list:
+    """Heights for the final-wealth labels: the curves' ends, pushed apart to at least ``gap``
+    of the y-range so that labels of curves ending close together do not overprint."""
+    lo, hi = ax.get_ylim()
+    step = gap * (hi - lo)
+    order = np.argsort(ends)
+    ys = np.array(ends, dtype=float)
+    for a, b in zip(order[:-1], order[1:], strict=True):  # bottom up
+        ys[b] = max(ys[b], ys[a] + step)
+    top = hi - step / 2
+    if ys[order[-1]] > top:  # shift the stack down to stay inside the axes
+        ys[order[-1]] = top
+        for a, b in zip(order[::-1][1:], order[::-1][:-1], strict=True):
+            ys[a] = min(ys[a], ys[b] - step)
+    return list(ys)
 
 
 def _trades(positions: dict) -> dict:
@@ -195,7 +216,8 @@ def _limits(p: np.ndarray, positions: dict) -> tuple[float, float]:
     for c in (min(COSTS), max(COSTS)):
         for eq in _equity(p, positions, c).values():
             lo, hi = min(lo, eq.min()), max(hi, eq.max())
-    return lo / 1.05, hi * 1.05
+    pad = 0.08 * (hi - lo)  # room for the labels at the ends of the lowest and highest curves
+    return max(lo - pad, 0.0), hi + pad
 
 
 def plot_trading_costs(ax: plt.Axes, prices, positions: dict, cost: float) -> None:

@@ -252,8 +252,13 @@ def test_credit_figure_draws_the_gae_advantages():
     np.testing.assert_allclose([p.get_height() for p in fig.axes[1].patches], -2.6)
     plt.close(fig)
     fig = widgets.credit_assignment_grid(c)
-    assert len(fig.axes) == 5
+    assert len(fig.axes) == 5 and fig._suptitle is None
     plt.close(fig)
+    fig = widgets.credit_assignment_grid(c, title="which critic")
+    assert fig._suptitle.get_text() == "which critic"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="title"):
+        widgets.credit_assignment_grid(c, title=3)
     with pytest.raises(ValueError, match="lam"):
         widgets.credit_assignment_figure(c, 1.5)
 
