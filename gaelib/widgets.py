@@ -42,7 +42,22 @@ def _discount_dynamic(ax: plt.Axes, gamma: float, max_k: int) -> list:
     h = effective_horizon(gamma)
     if h <= max_k:
         artists.append(ax.axvline(h, color="C3", ls="--", lw=1.2, label=f"1/(1-γ) = {h:.3g} steps"))
-        artists.append(ax.legend(loc="upper right"))
+        # label the line at the top of the axes, on the side with room: to its right while the
+        # line is in the left half (right of it the curve is below γ^H ≈ e^-1), else to its left
+        right = h <= max_k / 2
+        artists.append(
+            ax.annotate(
+                f"1/(1-γ) = {h:.3g}",
+                xy=(h, 0.98),
+                xycoords=ax.get_xaxis_transform(),
+                xytext=(4 if right else -4, 0),
+                textcoords="offset points",
+                ha="left" if right else "right",
+                va="top",
+                color="C3",
+                fontsize=9,
+            )
+        )
     ax.set_title(f"γ = {gamma:.3g}")
     return artists
 
