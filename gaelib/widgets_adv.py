@@ -132,11 +132,11 @@ def plot_advantages(ax: plt.Axes, problem: AdvantageProblem) -> None:
         color = _ACTION_COLORS[a % len(_ACTION_COLORS)]
         ax.bar(x, A[live, a], width, color=color, label=f"A(s, {problem.action_names[a]})")
     mean = (problem.pi * A).sum(axis=1)[live]
-    ax.plot(live, mean, "o", color="k", ms=4, label="Σ_a π(a|s) A(s,a)")
+    ax.plot(live, mean, "o", color="k", ms=4, label=r"$\Sigma_a\, \pi(a|s)\,A(s,a)$")
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(live)
     ax.set_xlabel("state s")
-    ax.set_ylabel("A^π(s, a)")
+    ax.set_ylabel(r"$A^\pi(s, a)$")
     ax.legend(fontsize=8)
 
 
@@ -145,18 +145,20 @@ def advantage_figure(problem: AdvantageProblem) -> plt.Figure:
     :math:`A^\pi = Q^\pi - V^\pi` (:func:`plot_advantages`)."""
     live = problem.live
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.6))
-    ax1.plot(live, problem.V[live], "k-o", ms=4, lw=2, label="V^π(s)")
+    ax1.plot(live, problem.V[live], "k-o", ms=4, lw=2, label=r"$V^\pi(s)$")
     for a in range(problem.Q.shape[1]):
         color = _ACTION_COLORS[a % len(_ACTION_COLORS)]
         name = problem.action_names[a]
-        ax1.plot(live, problem.Q[live, a], "--", marker=".", color=color, label=f"Q^π(s, {name})")
+        ax1.plot(
+            live, problem.Q[live, a], "--", marker=".", color=color, label=f"$Q^\\pi$(s, {name})"
+        )
     ax1.set_xticks(live)
     ax1.set_xlabel("state s")
     ax1.set_ylabel("expected discounted return")
-    ax1.set_title(f"V^π and Q^π (γ = {problem.gamma:g})")
+    ax1.set_title(f"$V^\\pi$ and $Q^\\pi$ (γ = {problem.gamma:g})")
     ax1.legend(fontsize=8)
     plot_advantages(ax2, problem)
-    ax2.set_title("A^π(s, a) = Q^π(s, a) − V^π(s)")
+    ax2.set_title(r"$A^\pi(s, a) = Q^\pi(s, a) - V^\pi(s)$")
     fig.tight_layout()
     return fig
 
@@ -194,8 +196,10 @@ def _critic_static(ax: plt.Axes, problem: AdvantageProblem, sigma_max: float) ->
     live = problem.live
     ax.plot(live, problem.V[live], "k-", lw=1.5)
     handles = [
-        Line2D([], [], color="k", lw=1.5, label="V^π (true)"),
-        Line2D([], [], color="C1", lw=2, marker="o", ms=4, label="critic V̂ = V^π + σz"),
+        Line2D([], [], color="k", lw=1.5, label=r"$V^\pi$ (true)"),
+        Line2D(
+            [], [], color="C1", lw=2, marker="o", ms=4, label=r"critic $\hat V = V^\pi + \sigma z$"
+        ),
     ]
     ax.legend(handles=handles, loc="upper left", fontsize=8)
     ax.set_xticks(live)
@@ -221,7 +225,7 @@ def _delta_static(ax: plt.Axes, problem: AdvantageProblem, sigma_max: float) -> 
         color = _ACTION_COLORS[a % len(_ACTION_COLORS)]
         ax.plot(live, A[live, a], "-", color=color, lw=1.2, alpha=0.6)
         name = problem.action_names[a]
-        handles.append(Line2D([], [], color=color, alpha=0.6, label=f"A^π(s, {name})"))
+        handles.append(Line2D([], [], color=color, alpha=0.6, label=f"$A^\\pi$(s, {name})"))
         handles.append(
             Line2D([], [], color=color, ls="", marker="o", ms=5, label=f"E[δ | s, {name}]")
         )
@@ -244,7 +248,7 @@ def _delta_dynamic(ax: plt.Axes, problem: AdvantageProblem, sigma: float) -> lis
     w = problem.weights
     bias2_a = float((w * (mean - problem.A) ** 2).sum())
     bias2_q = float((w * (mean - (problem.Q - problem.critic(sigma)[:, None])) ** 2).sum())
-    ax.set_title(f"bias² of δ: vs A^π {bias2_a:.4f}, vs Q^π − V̂(s) {bias2_q:.4f}")
+    ax.set_title(f"bias² of δ: vs $A^\\pi$ {bias2_a:.4f}, vs $Q^\\pi - \\hat V(s)$ {bias2_q:.4f}")
     return artists
 
 
@@ -327,7 +331,7 @@ def plot_delta_bias_split(ax: plt.Axes, problem: AdvantageProblem, sigma: float)
     ax.set_xticks(live)
     ax.set_xlabel("state s")
     ax.set_ylabel("bias of δ given (s, a)")
-    ax.set_title(f"σ = {sigma:g}: E[δ|s,a] − A^π(s,a), split in two")
+    ax.set_title(f"σ = {sigma:g}: E[δ|s,a] − $A^\\pi$(s,a), split in two")
     ax.legend(fontsize=8)
 
 
@@ -367,17 +371,17 @@ def _kstep_static(ax, problem: AdvantageProblem, k_max: int, sigma_max: float) -
     zero = kstep_tradeoff(problem, 0.0, k_max)
     ax.plot(zero["k"], zero["var"], color="0.6", lw=1, ls=":")
     handles = [
-        Line2D([], [], color="C3", lw=2, label="bias² vs Q^π − V̂(s)"),
-        Line2D([], [], color="C3", lw=1, ls="--", alpha=0.6, label="bias² vs A^π"),
-        Line2D([], [], color="C0", lw=2, label="variance"),
-        Line2D([], [], color="k", lw=2, label="MSE = bias² + var"),
+        Line2D([], [], color="C3", lw=2, label=r"bias² vs $Q^\pi - \hat V(s)$"),
+        Line2D([], [], color="C3", lw=1, ls="--", alpha=0.6, label=r"bias² vs $A^\pi$"),
+        Line2D([], [], color="C0", lw=3, label="variance"),
+        Line2D([], [], color="k", lw=1.5, ls="--", label="MSE = bias² + var"),
         Line2D([], [], color="0.6", lw=1, ls=":", label="variance, exact critic"),
     ]
     ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_xlim(1, k_max)
     ax.set_ylim(*_kstep_limits(problem, k_max, sigma_max))
     ax.set_xlabel("k (steps before bootstrapping)")
-    ax.set_ylabel("bias², variance, MSE of Â^(k)\n(weighted by visits to (s, a))")
+    ax.set_ylabel("bias², variance, MSE of $\\hat A^{(k)}$\n(weighted by visits to (s, a))")
 
 
 def _kstep_dynamic(ax, problem: AdvantageProblem, k_max: int, sigma: float) -> list:
@@ -385,8 +389,8 @@ def _kstep_dynamic(ax, problem: AdvantageProblem, k_max: int, sigma: float) -> l
     k = t["k"]
     artists = ax.plot(k, t["bias2"], color="C3", lw=2)
     artists += ax.plot(k, t["bias2_vs_A"], color="C3", lw=1, ls="--", alpha=0.6)
-    artists += ax.plot(k, t["var"], color="C0", lw=2)
-    artists += ax.plot(k, t["mse"], color="k", lw=2)
+    artists += ax.plot(k, t["var"], color="C0", lw=3)
+    artists += ax.plot(k, t["mse"], color="k", lw=1.5, ls="--")  # dashed: the variance shows
     best = int(np.argmin(t["mse"]))
     artists += ax.plot(k[best], t["mse"][best], "o", color="k", ms=6)
     ax.set_title(f"σ = {sigma:.2f}: lowest MSE {t['mse'][best]:.4f} at k = {k[best]}")

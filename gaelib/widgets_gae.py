@@ -140,7 +140,7 @@ def _traj_static(ax: plt.Axes, traj: Trajectory, ylim) -> None:
     ax.set_xlim(-0.5, T - 0.5)
     ax.set_ylim(*ylim)
     ax.set_xlabel("step t")
-    ax.set_ylabel("advantage estimate Â_t")
+    ax.set_ylabel(r"advantage estimate $\hat A_t$")
     end = "terminated" if traj.terminated[-1] else "truncated"
     ax.annotate(
         end,

@@ -70,7 +70,8 @@ def _td_mc_static(ax: plt.Axes, sweep: PredictionSweep) -> None:
     handles = [
         Line2D([], [], color="C0", lw=2, label="TD(0) at this α"),
         Line2D([], [], color="C3", lw=2, label="Monte Carlo at this α"),
-        Line2D([], [], color="grey", lw=1, ls="--", label="best α of each (envelope)"),
+        Line2D([], [], color="C0", lw=1, ls="--", alpha=0.6, label="TD(0), best α at each episode"),
+        Line2D([], [], color="C3", lw=1, ls="--", alpha=0.6, label="MC, best α at each episode"),
     ]
     ax.legend(handles=handles, loc="upper right")
     ax.set_xlabel("episodes")
@@ -162,14 +163,19 @@ def nstep_avg_rms(sweep: PredictionSweep) -> np.ndarray:
 
 def _nstep_rms_static(ax: plt.Axes, sweep: PredictionSweep, highlight: bool) -> None:
     avg = nstep_avg_rms(sweep)
-    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(sweep.ns)))
-    for k, nk in enumerate(sweep.ns):
+    # Without a highlight: distinct colours, a dot at each curve's minimum, and n = 128 and 256
+    # left out (their curves lie between n = 64 and n = 512 and would be indistinguishable).
+    shown = [k for k, nk in enumerate(sweep.ns) if nk not in (128, 256)]
+    for j, k in enumerate(shown if not highlight else range(len(sweep.ns))):
         if highlight:
             ax.plot(sweep.alphas, avg[k], color="0.75", lw=1)
         else:
-            ax.plot(sweep.alphas, avg[k], color=colors[k], lw=1.5, label=n_label(nk))
+            color = plt.get_cmap("tab10")(j % 10)
+            ax.plot(sweep.alphas, avg[k], color=color, lw=1.5, label=n_label(sweep.ns[k]))
+            best = int(np.argmin(avg[k]))
+            ax.plot(sweep.alphas[best], avg[k, best], "o", color=color, ms=4)
     if not highlight:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="dot: best α")
     ax.set_xlabel("step size α")
     ax.set_ylabel(f"RMS error, first {sweep.rms.shape[2] - 1} episodes")
     ax.set_ylim(0.2, 0.6)

@@ -88,7 +88,7 @@ def test_delta_bias_figure_draws_the_exact_mean(problem):
     np.testing.assert_allclose(delta_ax.lines[-1].get_ydata(), mean[:5, 1])
     w = problem.weights
     bias2 = (w * (mean - problem.A) ** 2).sum()
-    assert f"vs A^π {bias2:.4f}" in delta_ax.get_title()
+    assert f"vs $A^\\pi$ {bias2:.4f}" in delta_ax.get_title()
     assert critic_ax.get_title().startswith("σ = 0.30")
     plt.close(fig)
     with pytest.raises(ValueError, match="sigma"):
