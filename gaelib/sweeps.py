@@ -467,7 +467,6 @@ class BackgroundRun:
         # torch and OpenMP threads are already running (forking those can deadlock)
         self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         self._future = self._pool.submit(fn, *args, **kwargs)
-        self.started = time.perf_counter()
 
     def done(self) -> bool:
         """True once the run has finished (or failed)."""
