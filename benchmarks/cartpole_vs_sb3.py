@@ -1,17 +1,17 @@
-"""CartPole-v1 PPO: ``gaelib.agents.ppo`` against Stable-Baselines3 PPO, same settings.
+"""CartPole-v1 PPO: ``gaelib.algorithms.ppo.ppo`` against Stable-Baselines3 PPO, same settings.
 
 Both libraries train with rl-baselines3-zoo's tuned CartPole-v1 settings (``hyperparams/ppo.yml``:
 8 envs, n_steps 32, batch 256, 20 epochs, γ 0.98, λ 0.8, learning rate lin_1e-3, clip range
 lin_0.2, ent_coef 0, 1e5 steps; SB3's defaults for the rest: vf_coef 0.5, max_grad_norm 0.5,
-advantages normalised per minibatch) — these are also ``gaelib.agents.ppo``'s defaults.
+advantages normalised per minibatch) — these are also ``gaelib.algorithms.ppo.ppo``'s defaults.
 
 Runs alternate (gaelib seed 0, SB3 seed 0, gaelib seed 1, …), each in a fresh Python process
 with ``torch.set_num_threads(1)`` and NumPy's BLAS on one thread (``OPENBLAS_NUM_THREADS=1``).
-gaelib's update takes the same step as autograd on ``gaelib.agents.ppo_loss`` with the gradient
-written out in NumPy (``gaelib.backprop``; ``--backend torch`` uses autograd instead).
-Every ``--eval-every`` updates (8 updates = 2048 environment
-steps by default) both are evaluated the same way: :func:`gaelib.agents.evaluate` — 10 episodes,
-greedy actions, the same evaluation seeds for both libraries (SB3's greedy action is
+gaelib's update takes the same step as autograd on ``gaelib.algorithms.ppo.ppo_loss`` with the
+gradient written out in NumPy (``gaelib.algorithms.numpy_ppo``; ``--backend torch`` uses autograd
+instead). Every ``--eval-every`` updates (8 updates = 2048 environment
+steps by default) both are evaluated the same way: :func:`gaelib.core.rollouts.evaluate` — 10
+episodes, greedy actions, the same evaluation seeds for both libraries (SB3's greedy action is
 ``model.predict(obs, deterministic=True)``, on its own evaluation env). Evaluation time is
 excluded from every wall time. Measured: the environment steps and the training wall time at
 which the mean evaluation return first reaches 475, the total training wall time, and where
@@ -67,7 +67,8 @@ def eval_seed(run_seed: int, k: int) -> int:
 
 class Tracker:
     """``hook(iteration, steps, policy)`` after every update: evaluates every ``every`` updates
-    with :func:`gaelib.agents.evaluate` and keeps the training clock (evaluation excluded)."""
+    with :func:`gaelib.core.rollouts.evaluate` and keeps the training clock (evaluation
+    excluded)."""
 
     def __init__(self, run_seed: int, every: int):
         self.run_seed, self.every = run_seed, every
@@ -80,7 +81,7 @@ class Tracker:
         return time.perf_counter() - self.t0 - self.eval_time
 
     def __call__(self, iteration: int, steps: int, policy) -> None:
-        from gaelib.agents import evaluate
+        from gaelib.core.rollouts import evaluate
 
         updates = iteration + 1
         if updates % self.every:
@@ -102,8 +103,8 @@ def run_gaelib(seed: int, every: int, backend: str) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    from gaelib import rollouts
-    from gaelib.agents import ppo
+    from gaelib.algorithms.ppo import ppo
+    from gaelib.core import rollouts
 
     collect_time = [0.0]
     original = rollouts.RolloutCollector.collect
@@ -151,7 +152,8 @@ def run_gaelib(seed: int, every: int, backend: str) -> dict:
 
 
 class SB3Greedy:
-    """Lets :func:`gaelib.agents.evaluate` play SB3's deterministic action: a one-hot 'probs'."""
+    """Lets :func:`gaelib.core.rollouts.evaluate` play SB3's deterministic action: a one-hot
+    'probs'."""
 
     def __init__(self, model):
         self.model = model
@@ -305,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"evaluation: every {args.eval_every} updates ({args.eval_every * batch} env steps), "
-        f"{EVAL_EPISODES} greedy episodes with gaelib.agents.evaluate, same seeds for both; "
+        f"{EVAL_EPISODES} greedy episodes with gaelib.core.rollouts.evaluate, same seeds for both; "
         "evaluation time excluded from wall times"
     )
     sb3_net = "2×64 tanh (default MlpPolicy)" if args.sb3_arch == "zoo" else "1×64 tanh"
@@ -314,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         f"networks ({same}): SB3 pi and vf MLPs {sb3_net}, orthogonal init, Adam eps 1e-5; "
         "gaelib pi and vf MLPs 2×64 tanh, orthogonal init, Adam eps 1e-5; gaelib's update: "
         + (
-            "gradient written out in NumPy (gaelib.backprop), checked against autograd"
+            "gradient written out in NumPy (gaelib.algorithms.numpy_ppo), checked against autograd"
             if args.backend == "numpy"
             else "torch autograd + torch.optim.Adam"
         )

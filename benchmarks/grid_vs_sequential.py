@@ -1,11 +1,13 @@
-"""Chapter 5's γ × λ grid: ``gaelib.sweeps.actor_critic_grid`` against the same runs one by one.
+"""Chapter 5's γ × λ grid: ``gaelib.algorithms.lockstep.actor_critic_grid`` against the same runs
+one by one.
 
 Times the λ sweep at γ = 0.99 (7 λ × 5 seeds = 35 runs, chapter 5's settings: 30,000
-environment steps, learning rate 3e-3) twice — as 35 calls of ``gaelib.agents.actor_critic``
-and as one ``actor_critic_grid`` — and then chapter 5's whole grid (5 γ × 7 λ × 5 seeds =
-175 runs) in lockstep. One torch thread and one BLAS thread (set before NumPy is imported),
-so the comparison is per core. The runs are the same algorithm but not the same random
-numbers (the grid shares one stream), so their scores are compared only as a sanity check.
+environment steps, learning rate 3e-3) twice — as 35 calls of
+``gaelib.algorithms.actor_critic.actor_critic`` and as one ``actor_critic_grid`` — and then chapter
+5's whole grid (5 γ × 7 λ × 5 seeds = 175 runs) in lockstep. One torch thread and one BLAS thread
+(set before NumPy is imported), so the comparison is per core. The runs are the same algorithm but
+not the same random numbers (the grid shares one stream), so their scores are compared only as a
+sanity check.
 
 Run: ``.venv/bin/python benchmarks/grid_vs_sequential.py``. The last line is
 ``lockstep speed-up for 35 runs: X.X×``.
@@ -30,9 +32,9 @@ SETTINGS = {"total_steps": 30_000, "lr": 3e-3}
 
 
 def main() -> int:
-    from gaelib.agents import actor_critic
-    from gaelib.sweeps import actor_critic_grid
-    from gaelib.widgets import sweep_auc
+    from gaelib.algorithms.actor_critic import actor_critic
+    from gaelib.algorithms.lockstep import actor_critic_grid
+    from gaelib.widgets.ch05 import sweep_auc
 
     torch.set_num_threads(1)
     print(f"{os.cpu_count()} CPUs, torch {torch.__version__}, 1 torch thread, 1 BLAS thread")

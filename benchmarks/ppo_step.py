@@ -1,6 +1,7 @@
-"""One PPO minibatch step: ``gaelib.backprop.NumpyPPOUpdate`` against autograd + torch.optim.Adam.
+"""One PPO minibatch step: ``gaelib.algorithms.numpy_ppo.NumpyPPOUpdate`` against autograd +
+torch.optim.Adam.
 
-The step ``gaelib.agents.ppo`` takes 7,800 times in a 1e5-step CartPole run: a minibatch of
+The step ``gaelib.algorithms.ppo.ppo`` takes 7,800 times in a 1e5-step CartPole run: a minibatch of
 256, the zoo's networks (policy and critic, two tanh layers of 64 each), PPO's clipped loss,
 global-norm clipping to 0.5, Adam. Both ways start from the same weights and batch; the
 median over ``--repeats`` blocks of 200 steps is reported. One torch thread and one BLAS
@@ -28,9 +29,9 @@ import torch  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gaelib.agents import ppo_loss
-    from gaelib.backprop import NumpyPPOUpdate
-    from gaelib.policies import MLPPolicy, ValueNet
+    from gaelib.algorithms.numpy_ppo import NumpyPPOUpdate
+    from gaelib.algorithms.ppo import ppo_loss
+    from gaelib.core.policies import MLPPolicy, ValueNet
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch", type=int, default=256)
@@ -65,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         up.step(obs, act, old, adv, ret, clip=0.2, lr=1e-4)
 
     times = {}
-    for name, fn in (("autograd + torch.optim.Adam (fused)", autograd_step),
-                     ("written out in NumPy (gaelib.backprop)", numpy_step)):  # fmt: skip
+    steps = [("autograd + torch.optim.Adam (fused)", autograd_step),
+             ("written out in NumPy (gaelib.algorithms.numpy_ppo)", numpy_step)]  # fmt: skip
+    for name, fn in steps:
         for _ in range(20):
             fn()
         blocks = []

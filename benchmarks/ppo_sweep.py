@@ -30,7 +30,8 @@ GAMMAS = [0.8, 0.9, 0.95, 0.99, 1.0]
 
 
 def main() -> int:
-    from gaelib.sweeps import actor_critic_grid, ppo_grid, train_in_background
+    from gaelib.algorithms.lockstep import actor_critic_grid, ppo_grid
+    from gaelib.core.background import train_in_background
 
     torch.set_num_threads(1)
     print(f"{os.cpu_count()} CPUs, torch {torch.__version__}, 1 torch thread, 1 BLAS thread")

@@ -1,8 +1,8 @@
 """Slider latency: how long the kernel takes to answer one step of each explorer's slider.
 
-For every explorer in :mod:`gaelib.widgets` that has an entry in :data:`REGISTRY`, this builds
-the real ``ipywidgets.interactive`` (with the data its chapter builds), then moves each of its
-controls one step — setting ``.value`` to the neighbouring option, back and forth — and times
+For every explorer in the modules of :mod:`gaelib.widgets` that has an entry in :data:`REGISTRY`,
+this builds the real ``ipywidgets.interactive`` (with the data its chapter builds), then moves each
+of its controls one step — setting ``.value`` to the neighbouring option, back and forth — and times
 what the kernel does in response: the explorer's recompute, the redraw and the PNG encode,
 under matplotlib's inline backend (``plt.show()`` renders the PNG through IPython's display
 formatter exactly as in a notebook; the display output is captured, so nothing prints). Not
@@ -38,30 +38,31 @@ from IPython.utils.capture import capture_output  # noqa: E402
 from matplotlib_inline.backend_inline import configure_inline_support  # noqa: E402
 
 import gaelib  # noqa: E402
-from gaelib import mdp, pg_toy, widgets  # noqa: E402
+from gaelib.widgets import ch00, ch01, ch02, ch03, ch04, ch05, ch06, ch07
+from gaelib.worlds import estimators, mdp, pg_toy
 
 # ------------------------------------------------------------------------- registry
-# One entry per explorer: (its name in gaelib.widgets, a builder returning the widget).
+# One entry per explorer: (its name in gaelib.widgets.chNN, a builder returning the widget).
 # Builders use the data of the chapter's notebook (same sizes), seeded.
 
 
 def _discount() -> Any:
-    return widgets.discount_explorer(gamma=0.9)
+    return ch00.discount_explorer(gamma=0.9)
 
 
 def _pg_estimates() -> Any:
     gaelib.seed_everything(0)
     tiny = pg_toy.make_tiny_mdp(seed=0)
     theta = np.array([0.3, -0.5, 0.2, 0.1])
-    data = widgets.precompute_pg_estimates(tiny, theta, n_batches=200, max_n=1024, seed=1)
-    return widgets.pg_estimates_explorer(data)
+    data = ch01.precompute_pg_estimates(tiny, theta, n_batches=200, max_n=1024, seed=1)
+    return ch01.pg_estimates_explorer(data)
 
 
 def _td_mc() -> Any:
     rng = gaelib.seed_everything(0)
     walk = gaelib.random_walk_episodes(100, 100, rng)
     alphas = [0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3]
-    return widgets.td_mc_explorer(gaelib.nstep_td_prediction(walk, alphas, [1, None]), alpha=0.1)
+    return ch02.td_mc_explorer(gaelib.nstep_td_prediction(walk, alphas, [1, None]), alpha=0.1)
 
 
 def _nstep() -> Any:
@@ -69,26 +70,26 @@ def _nstep() -> Any:
     walk = gaelib.random_walk_episodes(10, 100, rng)
     alphas = [0.01, 0.025] + [round(0.05 * i, 2) for i in range(1, 21)]
     ns = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
-    return widgets.nstep_explorer(gaelib.nstep_td_prediction(walk, alphas, ns), n=4)
+    return ch02.nstep_explorer(gaelib.nstep_td_prediction(walk, alphas, ns), n=4)
 
 
 def _corridor_problem() -> Any:
     P, R, pi, terminal, mu0 = mdp.slippery_corridor(9, 0.2, 0.6)
-    return widgets.advantage_problem(
+    return estimators.advantage_problem(
         P, R, pi, terminal, 0.9, mu0, seed=0, action_names=("left", "right")
     )
 
 
 def _delta_bias() -> Any:
-    return widgets.delta_bias_explorer(_corridor_problem(), sigma=0.2)
+    return ch03.delta_bias_explorer(_corridor_problem(), sigma=0.2)
 
 
 def _kstep() -> Any:
-    return widgets.kstep_explorer(_corridor_problem(), sigma=0.3, k_max=30)
+    return ch03.kstep_explorer(_corridor_problem(), sigma=0.3, k_max=30)
 
 
 def _gae_weights() -> Any:
-    return widgets.gae_weights_explorer(gamma=0.99, lam=0.95)
+    return ch04.gae_weights_explorer(gamma=0.99, lam=0.95)
 
 
 def _trajectory_advantages() -> Any:
@@ -100,8 +101,8 @@ def _trajectory_advantages() -> Any:
     next_values = np.append(values[1:], 0.5)
     terminated = np.zeros(T, dtype=bool)
     terminated[-1] = True
-    traj = widgets.Trajectory(np.ones(T), values, next_values, terminated, np.zeros(T, bool))
-    return widgets.trajectory_advantages_explorer(traj, gamma=0.99, lam=0.95)
+    traj = ch04.Trajectory(np.ones(T), values, next_values, terminated, np.zeros(T, bool))
+    return ch04.trajectory_advantages_explorer(traj, gamma=0.99, lam=0.95)
 
 
 def _bias_variance() -> Any:
@@ -110,23 +111,23 @@ def _bias_variance() -> Any:
     mu0[10] = 1.0
     z = np.random.default_rng(0).normal(size=21)
     z[[0, 20]] = 0.0
-    problem = widgets.CriticErrorProblem(P, R, pi, terminal, mu0, z)
-    return widgets.bias_variance_explorer(problem, sigma=0.2, gamma=0.99)
+    problem = ch04.CriticErrorProblem(P, R, pi, terminal, mu0, z)
+    return ch04.bias_variance_explorer(problem, sigma=0.2, gamma=0.99)
 
 
 def _moving_average() -> Any:
-    from gaelib import stock
+    from gaelib.worlds import stock
 
     dates, wti = stock.load_prices("wti", with_dates=True)
     split = int(np.searchsorted(dates, np.datetime64("2016-01-01")))
-    return widgets.moving_average_explorer(wti[:split], n=20)
+    return ch06.moving_average_explorer(wti[:split], n=20)
 
 
 def _trading_costs() -> Any:
     # Chapter 6 replays buy-and-hold, momentum and a trained policy on the held-out WTI years;
     # the update's cost does not depend on which positions, so a random 0/1 sequence stands in
     # for the trained policy.
-    from gaelib import stock
+    from gaelib.worlds import stock
 
     dates, wti = stock.load_prices("wti", with_dates=True)
     split = int(np.searchsorted(dates, np.datetime64("2016-01-01")))
@@ -136,7 +137,7 @@ def _trading_costs() -> Any:
         "momentum (20-day MA)": stock.momentum_positions(wti, 20)[split:-1],
         "policy": (np.random.default_rng(0).random(len(q) - 1) < 0.5).astype(float),
     }
-    return widgets.trading_costs_explorer(q, positions, cost=0.001)
+    return ch06.trading_costs_explorer(q, positions, cost=0.001)
 
 
 def _credit_assignment() -> Any:
@@ -145,14 +146,14 @@ def _credit_assignment() -> Any:
     values = np.array([0.86, 0.9, 0.9, 0.76, 0.83, 0.82])
     rewards = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.8])
     labels = ("d", "e", "a", "b", "c", "EOS")
-    credit = widgets.CreditAssignment(labels, rewards, values, np.full(6, -2.6), 2)
-    return widgets.credit_assignment_explorer(credit, lam=0.95)
+    credit = ch07.CreditAssignment(labels, rewards, values, np.full(6, -2.6), 2)
+    return ch07.credit_assignment_explorer(credit, lam=0.95)
 
 
 def _grid() -> Any:
     # Chapter 5 trains a 5 γ × 7 λ × 5 seeds grid (about 20 s); the update's cost depends only
     # on the grid's size, so histories of the same size (117 updates each) stand in for it.
-    from gaelib.agents import History
+    from gaelib.algorithms.history import History
 
     gen = np.random.default_rng(0)
     steps = np.arange(1, 118) * 250
@@ -163,7 +164,7 @@ def _grid() -> Any:
                 History(np.ones(5), steps[:5], np.cumsum(gen.random(117)), steps, 0.1, None)
                 for _ in range(5)
             ]
-    return widgets.grid_explorer(grid, gamma=0.99)
+    return ch05.grid_explorer(grid, gamma=0.99)
 
 
 REGISTRY: list[tuple[str, Callable[[], Any]]] = [
@@ -296,7 +297,9 @@ def main(argv: list[str] | None = None) -> int:
         f"matplotlib {matplotlib.__version__}, torch threads 1"
     )
     registered = {name for name, _ in REGISTRY}
-    missing = [n for n in widgets.__all__ if n.endswith("_explorer") and n not in registered]
+    chapters = (ch00, ch01, ch02, ch03, ch04, ch05, ch06, ch07)
+    explorers = [n for m in chapters for n in m.__all__ if n.endswith("_explorer")]
+    missing = [n for n in explorers if n not in registered]
     if missing:
         print(f"not in the registry yet (add one entry each): {', '.join(missing)}")
     rows = run(args.repeats, args.only)

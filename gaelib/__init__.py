@@ -1,8 +1,22 @@
 """gaelib: the small helper library shared by the course's notebooks.
 
+Four layers, each importing only from the layers below it (``ARCHITECTURE.md``; the contract
+is checked by ``tests/test_architecture.py``):
+
+* :mod:`gaelib.widgets`, :mod:`gaelib.exercises` — per-chapter teaching code, one module a
+  chapter (``gaelib.widgets.ch04``, ``gaelib.exercises.ch04``);
+* :mod:`gaelib.algorithms` — the learning algorithms, one per module;
+* :mod:`gaelib.worlds` — the environments and problems they learn in, with exact answers;
+* :mod:`gaelib.core` — what the chapters teach beside the equations: advantages and returns,
+  rollouts, policies, seeding, statistics, plotting.
+
+The names the notebooks use most are here at the top: ``gaelib.compute_gae``,
+``gaelib.seed_everything``, ``gaelib.save_figure``, … Everything else is reached by its home,
+e.g. ``gaelib.algorithms.ppo.ppo``; the subpackages and their modules load on first use.
 Data flows one way: gaelib knows nothing of notebooks; notebooks import gaelib.
 """
 
+import importlib
 import os
 
 # CartPole's rgb_array rendering initialises pygame (SDL). On a machine with no sound card or
@@ -14,74 +28,62 @@ if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
 
 import gymnasium as gym  # noqa: E402
 
-from . import (  # noqa: E402
-    advantages,
-    agents,
-    estimators,
-    exercises,
-    lm,
-    pg_toy,
-    plots,
-    policies,
-    rollouts,
-    stats,
-    stock,
-    sweeps,
-    widgets,
+from .algorithms.td_prediction import (  # noqa: E402
+    mc_prediction,
+    nstep_td_prediction,
+    td0_prediction,
 )
-from .advantages import (  # noqa: E402
+from .core.advantages import (  # noqa: E402
     compute_gae,
     discounted_returns,
     lambda_returns,
     nstep_advantages,
     td_residuals,
 )
-from .mdp import (  # noqa: E402
+from .core.plots import save_figure, use_course_style  # noqa: E402
+from .core.seeding import seed_everything  # noqa: E402
+from .worlds.mdp import (  # noqa: E402
     exact_values,
-    mc_prediction,
-    nstep_td_prediction,
     random_walk_episodes,
     random_walk_true_values,
     rms_error,
-    td0_prediction,
 )
-from .plots import save_figure, use_course_style  # noqa: E402
-from .seeding import seed_everything  # noqa: E402
 
 # Chapter 6: gymnasium.make("gaelib/StockTrading-v0", prices=..., window=..., cost=...)
 if "gaelib/StockTrading-v0" not in gym.registry:
-    gym.register("gaelib/StockTrading-v0", entry_point="gaelib.stock:StockTradingEnv")
+    gym.register("gaelib/StockTrading-v0", entry_point="gaelib.worlds.stock:StockTradingEnv")
 
 __version__ = "0.1.0"
 
+_SUBPACKAGES = ("core", "worlds", "algorithms", "widgets", "exercises")
+
+
+def __getattr__(name: str):
+    # ``gaelib.algorithms.ppo.ppo`` works after a bare ``import gaelib``: a subpackage is
+    # imported the first time it is named (PEP 562), so ``import gaelib`` stays quick.
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'gaelib' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_SUBPACKAGES])
+
+
 __all__ = [
-    "advantages",
-    "agents",
-    "estimators",
-    "lm",
-    "pg_toy",
-    "policies",
-    "rollouts",
-    "stats",
-    "stock",
-    "sweeps",
     "compute_gae",
     "discounted_returns",
-    "exercises",
     "lambda_returns",
-    "mdp",
+    "nstep_advantages",
+    "td_residuals",
     "exact_values",
-    "mc_prediction",
-    "nstep_td_prediction",
     "random_walk_episodes",
     "random_walk_true_values",
     "rms_error",
+    "mc_prediction",
+    "nstep_td_prediction",
     "td0_prediction",
-    "nstep_advantages",
-    "plots",
     "save_figure",
     "seed_everything",
-    "td_residuals",
     "use_course_style",
-    "widgets",
 ]

@@ -1,4 +1,4 @@
-"""gaelib.advantages against independent oracles.
+"""gaelib.core.advantages against independent oracles.
 
 The oracles below are written out literally, term by term, per episode segment — they do
 not reuse the backward recursion the library uses.
@@ -13,13 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from gaelib import (
-    compute_gae,
-    discounted_returns,
-    lambda_returns,
-    nstep_advantages,
-    td_residuals,
-)
+from gaelib import compute_gae, discounted_returns, lambda_returns, nstep_advantages, td_residuals
 
 # ----------------------------------------------------------------------------- oracles
 

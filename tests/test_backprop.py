@@ -1,5 +1,6 @@
-"""Chapter 5 library: :class:`gaelib.backprop.NumpyPPOUpdate` — the hand-written gradient of
-:func:`gaelib.agents.ppo_loss` and its Adam step — against PyTorch's autograd and optimiser.
+"""Chapter 5 library: :class:`gaelib.algorithms.numpy_ppo.NumpyPPOUpdate` — the hand-written
+gradient of :func:`gaelib.algorithms.ppo.ppo_loss` and its Adam step — against PyTorch's autograd
+and optimiser.
 
 The oracle is PyTorch itself: the same loss differentiated by autograd, clipped by
 ``clip_grad_norm_`` and stepped by ``torch.optim.Adam``. Inputs are chosen so that every branch
@@ -14,10 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from gaelib import agents
-from gaelib.agents import ppo, ppo_loss
-from gaelib.backprop import NumpyPPOUpdate
-from gaelib.policies import MLPPolicy, ValueNet
+from gaelib.algorithms.numpy_ppo import NumpyPPOUpdate
+from gaelib.algorithms.ppo import ppo, ppo_loss
+from gaelib.core.policies import MLPPolicy, ValueNet
 
 
 def nets(hidden, seed=0, obs_dim=4, n_actions=3):
@@ -225,4 +225,4 @@ def test_ppo_loss_rejects_bad_input():
     with pytest.raises(ValueError, match="clip"):
         ppo_loss(policy, value, obs, act, old, adv, ret, clip=-1.0)
     with pytest.raises(ValueError, match="backend"):
-        agents.ppo(total_steps=256, backend="jax")
+        ppo(total_steps=256, backend="jax")

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from gaelib import agents, policies, rollouts
-from gaelib.advantages import discounted_returns
+from gaelib.algorithms import reinforce
+from gaelib.core import policies, rollouts
+from gaelib.core.advantages import discounted_returns
 
 
 def lean(obs):
@@ -107,7 +108,7 @@ def test_policy_gradient_estimate_matches_per_step_autograd():
     torch.manual_seed(3)
     pol = policies.MLPPolicy(4, 2, hidden=8)
     value = policies.ValueNet(4, hidden=8)
-    envs = agents.make_vector_env("CartPole-v1", 3)
+    envs = rollouts.make_vector_env("CartPole-v1", 3)
     rng = np.random.default_rng(0)
     batch = rollouts.collect_episodes(envs, lambda o: pol.act(o, rng), seed=1)
     gamma = 0.9
@@ -123,19 +124,19 @@ def test_policy_gradient_estimate_matches_per_step_autograd():
         flat = torch.cat([x.flatten() for x in grad]).numpy()
         want_plain = want_plain + flat * g[t, i] / 3
         want_base = want_base + flat * (g[t, i] - b[t, i]) / 3
-    got = agents.policy_gradient_estimate(pol, batch, gamma=gamma)
+    got = reinforce.policy_gradient_estimate(pol, batch, gamma=gamma)
     np.testing.assert_allclose(got, want_plain, rtol=1e-4, atol=1e-5)
-    got = agents.policy_gradient_estimate(pol, batch, gamma=gamma, value=value)
+    got = reinforce.policy_gradient_estimate(pol, batch, gamma=gamma, value=value)
     np.testing.assert_allclose(got, want_base, rtol=1e-4, atol=1e-5)
 
 
 def test_reinforce_learns_and_is_reproducible():
     """A short seeded run must clearly beat the random policy (about 22 steps, chapter 1)."""
-    h = agents.reinforce(seed=0, baseline=True, iterations=25)
+    h = reinforce.reinforce(seed=0, baseline=True, iterations=25)
     assert h.last_mean(50) > 100
     assert len(h.episode_returns) == 25 * 16
     assert np.all(np.diff(h.episode_env_steps) >= 0)
-    again = agents.reinforce(seed=0, baseline=True, iterations=3)
+    again = reinforce.reinforce(seed=0, baseline=True, iterations=3)
     np.testing.assert_array_equal(again.episode_returns, h.episode_returns[:48])
 
 
@@ -147,7 +148,7 @@ def test_reinforce_validation():
         ({"episodes_per_batch": -1}, "episodes_per_batch"),
     ]:
         with pytest.raises(ValueError, match=name):
-            agents.reinforce(**kwargs)
+            reinforce.reinforce(**kwargs)
 
 
 # ------------------------------------------------------------------ the tiny MDP
@@ -155,7 +156,7 @@ def test_reinforce_validation():
 
 @pytest.mark.parametrize("seed", range(4))
 def test_policy_gradient_theorem_holds_exactly_on_the_tiny_mdp(seed):
-    from gaelib import pg_toy
+    from gaelib.worlds import pg_toy
 
     mdp = pg_toy.make_tiny_mdp(seed)
     theta = np.random.default_rng(seed).normal(size=mdp.dim)
@@ -174,7 +175,7 @@ def test_policy_gradient_theorem_holds_exactly_on_the_tiny_mdp(seed):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_per_step_terms_sum_to_the_gradient_only_with_gamma_t(seed):
-    from gaelib import pg_toy
+    from gaelib.worlds import pg_toy
 
     mdp = pg_toy.make_tiny_mdp(seed)
     theta = np.random.default_rng(seed + 10).normal(size=mdp.dim)
@@ -207,7 +208,7 @@ def test_per_step_terms_sum_to_the_gradient_only_with_gamma_t(seed):
 
 @pytest.mark.parametrize("baseline", [False, True])
 def test_sampled_gradients_are_unbiased(baseline):
-    from gaelib import pg_toy
+    from gaelib.worlds import pg_toy
 
     mdp = pg_toy.make_tiny_mdp(0)
     theta = np.array([0.3, -0.5, 0.2, 0.1])
@@ -217,7 +218,7 @@ def test_sampled_gradients_are_unbiased(baseline):
 
 
 def test_baseline_cuts_variance_on_the_tiny_mdp():
-    from gaelib import pg_toy
+    from gaelib.worlds import pg_toy
 
     mdp = pg_toy.make_tiny_mdp(0)
     theta = np.array([0.3, -0.5, 0.2, 0.1])
@@ -228,7 +229,7 @@ def test_baseline_cuts_variance_on_the_tiny_mdp():
 
 
 def test_tiny_mdp_validation():
-    from gaelib import pg_toy
+    from gaelib.worlds import pg_toy
 
     mdp = pg_toy.make_tiny_mdp(0)
     with pytest.raises(ValueError, match="theta"):
@@ -242,27 +243,28 @@ def test_tiny_mdp_validation():
 def test_pg_estimates_widget_functions():
     import matplotlib.pyplot as plt
 
-    from gaelib import pg_toy, widgets_pg
+    from gaelib.widgets import ch01
+    from gaelib.worlds import pg_toy
 
     mdp = pg_toy.make_tiny_mdp(0)
-    data = widgets_pg.precompute_pg_estimates(mdp, np.zeros(4), n_batches=20, max_n=64)
-    est = widgets_pg.batch_estimates(data, 16, True)
+    data = ch01.precompute_pg_estimates(mdp, np.zeros(4), n_batches=20, max_n=64)
+    est = ch01.batch_estimates(data, 16, True)
     assert est.shape == (20, 4)
     np.testing.assert_allclose(est, data[True][:, :16].mean(axis=1))
     with pytest.raises(ValueError, match="n"):
-        widgets_pg.batch_estimates(data, 128, True)
-    fig = widgets_pg.pg_estimates_figure(data, 4, False)
+        ch01.batch_estimates(data, 128, True)
+    fig = ch01.pg_estimates_figure(data, 4, False)
     assert "no baseline, N=4" in fig.axes[0].get_title()
     offsets = fig.axes[0].collections[-1].get_offsets()  # the estimates, drawn last
-    np.testing.assert_allclose(offsets, widgets_pg.batch_estimates(data, 4, False)[:, :2])
+    np.testing.assert_allclose(offsets, ch01.batch_estimates(data, 4, False)[:, :2])
     plt.close(fig)
-    w = widgets_pg.pg_estimates_explorer(data)
+    w = ch01.pg_estimates_explorer(data)
     assert [c.description for c in w.children[:2]] == ["episodes N", "baseline"]
     plt.close("all")
 
 
 def test_sampled_returns_average_to_the_exact_objective():
-    from gaelib import pg_toy
+    from gaelib.worlds import pg_toy
 
     mdp = pg_toy.make_tiny_mdp(1)
     theta = np.array([0.5, 0.1, -0.3, 0.2])

@@ -1,4 +1,5 @@
-"""Chapter 2: gaelib.mdp (exact values, random walk, n-step TD), its figures and checkers."""
+"""Chapter 2: gaelib.worlds.mdp (exact values, random walk) and gaelib.algorithms.td_prediction
+(n-step TD), its figures and checkers."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import gaelib  # noqa: E402
-from gaelib import exercises, mdp, widgets  # noqa: E402
-from gaelib.widgets_td import _nstep_frames  # noqa: E402
+from gaelib.algorithms import td_prediction
+from gaelib.widgets.ch02 import _nstep_frames
+from gaelib.worlds import mdp
 
 # ------------------------------------------------------------------ exact values
 
@@ -211,7 +213,7 @@ def literal_nstep_td(walk, alpha, n, gamma, v0=0.0):
 @pytest.mark.parametrize("gamma", [1.0, 0.9])
 def test_nstep_td_matches_the_book_pseudocode(walk, gamma):
     ns, alphas = [1, 3, 16, None], [0.1, 0.6]
-    sweep = mdp.nstep_td_prediction(walk, alphas, ns, gamma=gamma, v0=0.2)
+    sweep = td_prediction.nstep_td_prediction(walk, alphas, ns, gamma=gamma, v0=0.2)
     assert sweep.rms.shape == (4, 2, 21, 8) and sweep.values.shape == (4, 2, 8, 21)
     for k, n in enumerate(ns):
         for a, alpha in enumerate(alphas):
@@ -221,10 +223,10 @@ def test_nstep_td_matches_the_book_pseudocode(walk, gamma):
 
 
 def test_td0_and_mc_are_the_extreme_n(walk):
-    td = mdp.td0_prediction(walk, [0.1])
-    mc = mdp.mc_prediction(walk, [0.1])
-    big_n = mdp.nstep_td_prediction(walk, [0.1], [10_000])
-    both = mdp.nstep_td_prediction(walk, [0.1], [1, None])
+    td = td_prediction.td0_prediction(walk, [0.1])
+    mc = td_prediction.mc_prediction(walk, [0.1])
+    big_n = td_prediction.nstep_td_prediction(walk, [0.1], [10_000])
+    both = td_prediction.nstep_td_prediction(walk, [0.1], [1, None])
     np.testing.assert_allclose(td.rms[0], both.rms[0])
     np.testing.assert_allclose(mc.rms[0], both.rms[1])
     np.testing.assert_allclose(big_n.rms[0], mc.rms[0])
@@ -232,7 +234,7 @@ def test_td0_and_mc_are_the_extreme_n(walk):
 
 def test_td0_converges_to_the_true_values():
     walk = mdp.random_walk_episodes(300, 20, np.random.default_rng(2))
-    sweep = mdp.td0_prediction(walk, [0.05])
+    sweep = td_prediction.td0_prediction(walk, [0.05])
     mean_v = sweep.values[0, 0].mean(axis=0)
     true = mdp.random_walk_true_values(19)
     assert np.max(np.abs(mean_v - true)) < 0.08
@@ -255,7 +257,7 @@ def test_td0_converges_to_the_true_values():
 def test_nstep_td_validation(walk, kwargs, match):
     args = {"alphas": [0.1], "ns": [1]} | kwargs
     with pytest.raises(ValueError, match=match):
-        mdp.nstep_td_prediction(walk, **args)
+        td_prediction.nstep_td_prediction(walk, **args)
 
 
 # ------------------------------------------------------------------ figures and sliders
@@ -264,33 +266,33 @@ def test_nstep_td_validation(walk, kwargs, match):
 @pytest.fixture(scope="module")
 def sweeps(walk):
     return (
-        mdp.nstep_td_prediction(walk, [0.05, 0.1, 0.2], [1, None]),
-        mdp.nstep_td_prediction(walk, [0.1, 0.4, 0.8], [1, 2, 4, 8]),
+        td_prediction.nstep_td_prediction(walk, [0.05, 0.1, 0.2], [1, None]),
+        td_prediction.nstep_td_prediction(walk, [0.1, 0.4, 0.8], [1, 2, 4, 8]),
     )
 
 
 def test_td_mc_figure_draws_the_curves_at_alpha(sweeps):
     sweep = sweeps[0]
-    fig = widgets.td_mc_figure(sweep, 0.1)
+    fig = gaelib.widgets.ch02.td_mc_figure(sweep, 0.1)
     ax = fig.axes[0]
     np.testing.assert_allclose(ax.lines[-2].get_ydata(), sweep.mean_rms()[0, 1])
     np.testing.assert_allclose(ax.lines[-1].get_ydata(), sweep.mean_rms()[1, 1])
     assert "α = 0.1" in ax.get_title()
     plt.close(fig)
     with pytest.raises(ValueError, match="alpha"):
-        widgets.td_mc_figure(sweep, 0.3)
+        gaelib.widgets.ch02.td_mc_figure(sweep, 0.3)
     with pytest.raises(ValueError, match="n=1"):
-        widgets.td_mc_figure(sweeps[1], 0.1)
-    fig = widgets.td_mc_learning_curves_figure(sweep, [0.1, 0.2], [0.05])
+        gaelib.widgets.ch02.td_mc_figure(sweeps[1], 0.1)
+    fig = gaelib.widgets.ch02.td_mc_learning_curves_figure(sweep, [0.1, 0.2], [0.05])
     assert len(fig.axes[0].lines) == 3
     plt.close(fig)
 
 
 def test_nstep_figures(sweeps):
     sweep = sweeps[1]
-    avg = widgets.nstep_avg_rms(sweep)
+    avg = gaelib.widgets.ch02.nstep_avg_rms(sweep)
     np.testing.assert_allclose(avg, sweep.rms[:, :, 1:].mean(axis=(2, 3)))
-    fig = widgets.nstep_figure(sweep, 4)
+    fig = gaelib.widgets.ch02.nstep_figure(sweep, 4)
     left, right = fig.axes
     np.testing.assert_allclose(left.lines[4].get_ydata(), avg[2])  # the highlighted n=4
     assert left.get_title().startswith("n=4")
@@ -298,8 +300,8 @@ def test_nstep_figures(sweeps):
     np.testing.assert_allclose(right.lines[1].get_ydata(), best[:, 1:-1].mean(axis=0))
     plt.close(fig)
     with pytest.raises(ValueError, match="n must be one of"):
-        widgets.nstep_figure(sweep, 3)
-    fig = widgets.nstep_rms_vs_alpha_figure(sweep)
+        gaelib.widgets.ch02.nstep_figure(sweep, 3)
+    fig = gaelib.widgets.ch02.nstep_rms_vs_alpha_figure(sweep)
     shown = [n for n in sweep.ns if n not in (128, 256)]  # those two are left out
     assert len(fig.axes[0].lines) == 2 * len(shown)  # a curve and a dot at its minimum per n
     plt.close(fig)
@@ -315,16 +317,16 @@ def test_blit_frames_redraw_only_what_changes(sweeps):
 
 
 def test_explorers_have_one_slider_over_the_sweep(sweeps):
-    w = widgets.td_mc_explorer(sweeps[0], alpha=0.1)
+    w = gaelib.widgets.ch02.td_mc_explorer(sweeps[0], alpha=0.1)
     slider = w.children[0]
     assert slider.value == 0.1 and [v for _, v in slider.options] == [0.05, 0.1, 0.2]
-    w = widgets.nstep_explorer(sweeps[1], n=4)
+    w = gaelib.widgets.ch02.nstep_explorer(sweeps[1], n=4)
     slider = w.children[0]
     assert [label for label, _ in slider.options] == ["1", "2", "4", "8"]
     assert sweeps[1].ns[slider.value] == 4
     slider.value = 3  # moving the slider redraws without error
     with pytest.raises(ValueError, match="n must be one of"):
-        widgets.nstep_explorer(sweeps[1], n=5)
+        gaelib.widgets.ch02.nstep_explorer(sweeps[1], n=5)
     plt.close("all")
 
 
@@ -347,13 +349,13 @@ def ref_td0_returning(V, s, r, s_next, terminated, alpha, gamma):
 
 
 def test_td0_reference_passes(capsys):
-    assert exercises.check_td0_update(ref_td0) is True
-    assert exercises.check_td0_update(ref_td0_returning) is True
+    assert gaelib.exercises.ch02.check_td0_update(ref_td0) is True
+    assert gaelib.exercises.ch02.check_td0_update(ref_td0_returning) is True
     assert "All cases pass" in capsys.readouterr().out
 
 
 def test_td0_template_is_not_attempted(capsys):
-    assert exercises.check_td0_update(template) is False
+    assert gaelib.exercises.ch02.check_td0_update(template) is False
     assert "not attempted yet" in capsys.readouterr().out
 
 
@@ -402,7 +404,7 @@ def td0_copy_not_returned(V, s, r, s2, term, alpha, gamma):
     ],
 )
 def test_td0_wrong_variants_fail(wrong, hint, capsys):
-    assert exercises.check_td0_update(wrong) is False
+    assert gaelib.exercises.ch02.check_td0_update(wrong) is False
     out = capsys.readouterr().out
     assert "✗" in out and hint in out
 
@@ -416,12 +418,12 @@ def ref_nstep(rewards, states, V, t, n, gamma):
 
 
 def test_nstep_reference_passes(capsys):
-    assert exercises.check_nstep_return(ref_nstep) is True
+    assert gaelib.exercises.ch02.check_nstep_return(ref_nstep) is True
     assert "All cases pass" in capsys.readouterr().out
 
 
 def test_nstep_template_is_not_attempted(capsys):
-    assert exercises.check_nstep_return(template) is False
+    assert gaelib.exercises.ch02.check_nstep_return(template) is False
     assert "not attempted yet" in capsys.readouterr().out
 
 
@@ -480,6 +482,6 @@ def nstep_past_the_end(rewards, states, V, t, n, gamma):
     ],
 )
 def test_nstep_wrong_variants_fail(wrong, hint, capsys):
-    assert exercises.check_nstep_return(wrong) is False
+    assert gaelib.exercises.ch02.check_nstep_return(wrong) is False
     out = capsys.readouterr().out
     assert "✗" in out and hint in out

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gaelib import compute_gae, estimators, exact_values, mdp, nstep_advantages
+from gaelib import compute_gae, exact_values, nstep_advantages
+from gaelib.worlds import estimators, mdp
 
 
 def small_mdp(seed=0):

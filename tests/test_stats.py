@@ -1,4 +1,4 @@
-"""gaelib.stats: the t quantile against published table values, the paired interval against
+"""gaelib.core.stats: the t quantile against published table values, the paired interval against
 a direct computation, and its input checks."""
 
 import math
@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from gaelib.stats import paired_difference, t_quantile
+from gaelib.core.stats import paired_difference, t_quantile
 
 
 @pytest.mark.parametrize(

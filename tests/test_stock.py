@@ -14,7 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gaelib  # noqa: F401  (registers gaelib/StockTrading-v0)
-from gaelib import stock, widgets
+from gaelib.algorithms import trading, trading_grid
+from gaelib.widgets import ch06
+from gaelib.worlds import stock, stock_batch
 
 matplotlib.use("Agg")
 
@@ -283,8 +285,8 @@ def test_run_policy_matches_env_step_by_step():
     rng = np.random.default_rng(1)
     p = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, 80)))
     x = stock.market_features(p, 5, 10)
-    pol = stock.TradingPolicy(rng.normal(size=3 * 8), x.mean(0), x.std(0))
-    ro = stock.run_policy(pol, p, x, np.array([6, 30]), 20, 0.003, greedy=True)
+    pol = trading.TradingPolicy(rng.normal(size=3 * 8), x.mean(0), x.std(0))
+    ro = trading.run_policy(pol, p, x, np.array([6, 30]), 20, 0.003, greedy=True)
     for i, start in enumerate([6, 30]):
         env = stock.StockTradingEnv(p, window=5, cost=0.003, ma_window=10, start=start)
         obs, _ = env.reset()
@@ -300,11 +302,11 @@ def test_training_learns_with_an_oracle_feature():
     """Learning test: with the true regime as a feature, REINFORCE beats buy-and-hold."""
     s = stock.synthetic_prices(1500, seed=1, drift=0.002)
     x = np.column_stack([stock.market_features(s.prices, 5, 20), s.regime])
-    res = stock.train_trading_policy(
+    res = trading.train_trading_policy(
         s.prices, x, train_range=(5, 1000), iterations=60, seed=0, cost=0.001
     )
     n = len(s.prices) - 1 - 1000
-    ro = stock.run_policy(res.policy, s.prices, x, np.array([1000]), n, 0.001, greedy=True)
+    ro = trading.run_policy(res.policy, s.prices, x, np.array([1000]), n, 0.001, greedy=True)
     bh = stock.strategy_rewards(s.prices[1000:], np.ones(n), 0.001).sum()
     assert ro.rewards.sum() > bh + 0.2
     assert res.mean_return[-10:].mean() > res.mean_return[:10].mean()
@@ -313,9 +315,9 @@ def test_training_learns_with_an_oracle_feature():
 def test_train_validation():
     p = stock.synthetic_prices(100, seed=0).prices
     with pytest.raises(ValueError, match="train_range"):
-        stock.train_trading_policy(p, stock.market_features(p, 3, 5), train_range=(3, 40))
+        trading.train_trading_policy(p, stock.market_features(p, 3, 5), train_range=(3, 40))
     with pytest.raises(ValueError, match="x"):
-        stock.train_trading_policy(p, np.zeros((5, 2)), train_range=(3, 99))
+        trading.train_trading_policy(p, np.zeros((5, 2)), train_range=(3, 99))
 
 
 # ------------------------------------------------------------------------- widgets
@@ -323,40 +325,39 @@ def test_train_validation():
 
 def test_figures_and_explorers():
     p = stock.synthetic_prices(300, seed=0).prices
-    fig = widgets.moving_average_figure(p, 20)
+    fig = ch06.moving_average_figure(p, 20)
     assert len(fig.axes) == 2 and "n=20" in fig.axes[0].get_title()
     pos = {"buy and hold": np.ones(299), "momentum": stock.momentum_positions(p, 20)[:-1]}
-    fig = widgets.trading_costs_figure(p, pos, 0.002)
+    fig = ch06.trading_costs_figure(p, pos, 0.002)
     assert (
         "0.20%" in fig.axes[0].get_title()
         and "momentum (" in fig.axes[0].get_legend().texts[1].get_text()
     )
-    w = widgets.moving_average_explorer(p, n=20)
+    w = ch06.moving_average_explorer(p, n=20)
     a = w.kwargs_widgets[0]
     frames = []
     for n in (20, 50):
         a.value = n
         frames.append(n)
-    w2 = widgets.trading_costs_explorer(p, pos, cost=0.001)
+    w2 = ch06.trading_costs_explorer(p, pos, cost=0.001)
     w2.kwargs_widgets[0].value = 0.01
     with pytest.raises(ValueError, match="positions"):
-        widgets.trading_costs_figure(p, {"x": np.ones(5)}, 0.0)
+        ch06.trading_costs_figure(p, {"x": np.ones(5)}, 0.0)
     with pytest.raises(ValueError, match="n"):
-        widgets.moving_average_explorer(p, n=7)
+        ch06.moving_average_explorer(p, n=7)
     import matplotlib.pyplot as plt
 
     plt.close("all")
 
 
 def test_explorer_frames_differ():
-    from gaelib import widgets_stock as ws
 
     p = stock.synthetic_prices(300, seed=0).prices
     pos = {"buy and hold": np.ones(299), "momentum": stock.momentum_positions(p, 20)[:-1]}
-    curves0 = ws._equity(p, pos, 0.0)
-    curves1 = ws._equity(p, pos, 0.02)
+    curves0 = ch06._equity(p, pos, 0.0)
+    curves1 = ch06._equity(p, pos, 0.02)
     assert curves0["buy and hold"][-1] > curves1["buy and hold"][-1]
-    trades = ws._trades(pos)
+    trades = ch06._trades(pos)
     assert trades["buy and hold"] == 1 and trades["momentum"] > 2
     gap = np.log(curves0["momentum"][-1] / curves1["momentum"][-1])
     assert math.isclose(gap, 0.02 * trades["momentum"], rel_tol=1e-9)
@@ -366,13 +367,13 @@ def test_gae_actor_critic_with_lambda_one_is_reinforce_with_baseline():
     s = stock.synthetic_prices(400, seed=3, drift=0.002)
     x = stock.market_features(s.prices, 10, 20)
     kw = dict(train_range=(10, 300), cost=0.001, iterations=5, episodes=8, seed=1)
-    a = stock.train_trading_policy(s.prices, x, **kw)
-    b = stock.train_trading_policy(s.prices, x, lam=1.0, **kw)
+    a = trading.train_trading_policy(s.prices, x, **kw)
+    b = trading.train_trading_policy(s.prices, x, lam=1.0, **kw)
     np.testing.assert_allclose(a.policy.theta, b.policy.theta, atol=1e-10)
-    c = stock.train_trading_policy(s.prices, x, lam=0.5, **kw)
+    c = trading.train_trading_policy(s.prices, x, lam=0.5, **kw)
     assert not np.allclose(c.policy.theta, a.policy.theta)
     with pytest.raises(ValueError, match="lam"):
-        stock.train_trading_policy(s.prices, x, lam=1.5, **kw)
+        trading.train_trading_policy(s.prices, x, lam=1.5, **kw)
 
 
 # ------------------------------------------------------------- lockstep: K runs at once
@@ -391,7 +392,7 @@ def test_batched_env_gives_exactly_the_gym_envs_rewards_and_observations():
     feats = np.stack([stock.market_features(p, window, ma) for p in prices])
     starts = np.array([[3, 50, 94], [10, 11, 60]])
     actions = rng.integers(0, 3, size=(H, 2, 3))
-    benv = stock.BatchedTradingEnv(prices, feats, cost)
+    benv = stock_batch.BatchedTradingEnv(prices, feats, cost)
     obs_b = [benv.reset(starts, H)]
     rew_b, trunc_b = [], []
     for h in range(H):
@@ -423,7 +424,7 @@ def test_batched_env_gives_exactly_the_gym_envs_rewards_and_observations():
 def test_batched_env_validation():
     p = _series(0, 50)
     f = stock.market_features(p, 3, 5)
-    env = stock.BatchedTradingEnv(p, f, 0.001)
+    env = stock_batch.BatchedTradingEnv(p, f, 0.001)
     assert env.n_runs == 1
     with pytest.raises(ValueError, match="starts"):
         env.reset(np.array([[45]]), 10)  # runs past the data
@@ -440,11 +441,11 @@ def test_batched_env_validation():
     with pytest.raises(ValueError, match="reset"):
         env.step(np.array([[2, 0]]))
     with pytest.raises(ValueError, match="cost"):
-        stock.BatchedTradingEnv(p, f, -0.1)
+        stock_batch.BatchedTradingEnv(p, f, -0.1)
     with pytest.raises(ValueError, match="features"):
-        stock.BatchedTradingEnv(p, f[:-1], 0.0)
+        stock_batch.BatchedTradingEnv(p, f[:-1], 0.0)
     with pytest.raises(ValueError, match="same K"):
-        stock.BatchedTradingEnv(np.stack([p, p]), np.stack([f, f, f]), 0.0)
+        stock_batch.BatchedTradingEnv(np.stack([p, p]), np.stack([f, f, f]), 0.0)
 
 
 def test_run_policies_matches_run_policy_run_by_run():
@@ -453,15 +454,15 @@ def test_run_policies_matches_run_policy_run_by_run():
     rng = np.random.default_rng(3)
     prices = [_series(4), _series(5)]
     xs = [stock.market_features(p, 5, 10) for p in prices]
-    pols = [stock.TradingPolicy(rng.normal(size=3 * 8), x.mean(0), x.std(0)) for x in xs]
+    pols = [trading.TradingPolicy(rng.normal(size=3 * 8), x.mean(0), x.std(0)) for x in xs]
     starts = np.array([[6, 100, 200, 30], [50, 51, 52, 250]])
     H = 40
-    env = stock.BatchedTradingEnv(np.stack(prices), np.stack(xs), 0.003)
+    env = stock_batch.BatchedTradingEnv(np.stack(prices), np.stack(xs), 0.003)
     uniforms = np.stack([np.random.default_rng(10 + k).random((H, 4)) for k in range(2)], 1)
-    sampled = stock.run_policies(pols, env, starts, H, uniforms)
-    greedy = stock.run_policies(pols, env, starts, H)
+    sampled = trading_grid.run_policies(pols, env, starts, H, uniforms)
+    greedy = trading_grid.run_policies(pols, env, starts, H)
     for k in range(2):
-        ro = stock.run_policy(
+        ro = trading.run_policy(
             pols[k], prices[k], xs[k], starts[k], H, 0.003, np.random.default_rng(10 + k)
         )
         assert np.array_equal(ro.actions, sampled.actions[:, k])
@@ -471,7 +472,7 @@ def test_run_policies_matches_run_policy_run_by_run():
             xs[k][sampled.days[:, k].ravel()], sampled.positions_before[:, k].ravel()
         )
         np.testing.assert_allclose(sampled.probs[:, k].reshape(-1, 3), probs, atol=1e-14)
-        rg = stock.run_policy(pols[k], prices[k], xs[k], starts[k], H, 0.003, greedy=True)
+        rg = trading.run_policy(pols[k], prices[k], xs[k], starts[k], H, 0.003, greedy=True)
         assert np.array_equal(rg.actions, greedy.actions[:, k])
     assert sampled.actions.shape == sampled.rewards.shape == (H, 2, 4)
     assert np.array_equal(sampled.days[0], starts) and np.all(np.diff(sampled.days, axis=0) == 1)
@@ -480,18 +481,20 @@ def test_run_policies_matches_run_policy_run_by_run():
 def test_run_policies_validation():
     p = _series(0, 80)
     x = stock.market_features(p, 3, 5)
-    env = stock.BatchedTradingEnv(p, x, 0.0)
-    pol = stock.TradingPolicy(np.zeros(3 * 6), x.mean(0), x.std(0) + 1)
+    env = stock_batch.BatchedTradingEnv(p, x, 0.0)
+    pol = trading.TradingPolicy(np.zeros(3 * 6), x.mean(0), x.std(0) + 1)
     starts = np.array([[5, 6]])
     with pytest.raises(ValueError, match="policies"):
-        stock.run_policies([pol, pol], env, starts, 5)
+        trading_grid.run_policies([pol, pol], env, starts, 5)
     with pytest.raises(ValueError, match="policies"):
-        stock.run_policies([stock.TradingPolicy(np.zeros(9), x.mean(0), x.std(0))], env, starts, 5)
+        trading_grid.run_policies(
+            [trading.TradingPolicy(np.zeros(9), x.mean(0), x.std(0))], env, starts, 5
+        )
     with pytest.raises(ValueError, match="uniforms"):
-        stock.run_policies([pol], env, starts, 5, np.full((5, 1, 3), 0.5))
+        trading_grid.run_policies([pol], env, starts, 5, np.full((5, 1, 3), 0.5))
     with pytest.raises(ValueError, match="uniforms"):
-        stock.run_policies([pol], env, starts, 5, np.full((5, 1, 2), 1.0))
-    ro = stock.run_policies([pol], env, starts, 5, np.full((5, 1, 2), 0.5))
+        trading_grid.run_policies([pol], env, starts, 5, np.full((5, 1, 2), 1.0))
+    ro = trading_grid.run_policies([pol], env, starts, 5, np.full((5, 1, 2), 0.5))
     assert np.all(ro.actions == 1)  # uniform policy, u = 0.5: the middle action (hold)
 
 
@@ -509,10 +512,12 @@ def test_lockstep_training_equals_the_sequential_runs(variant):
     seeds = [3, 7, 11]
     prices = np.stack([_series(s) for s in seeds])
     x = np.stack([stock.market_features(p, 10, 20) for p in prices])
-    batch = stock.train_trading_policies(prices, x, seeds=seeds, **LOCKSTEP_KW, **variant)
-    one = stock.train_trading_policies(prices[1], x[1], seeds=[7], **LOCKSTEP_KW, **variant)[0]
+    batch = trading_grid.train_trading_policies(prices, x, seeds=seeds, **LOCKSTEP_KW, **variant)
+    one = trading_grid.train_trading_policies(prices[1], x[1], seeds=[7], **LOCKSTEP_KW, **variant)[
+        0
+    ]
     for k, s in enumerate(seeds):
-        ref = stock.train_trading_policy(prices[k], x[k], seed=s, **LOCKSTEP_KW, **variant)
+        ref = trading.train_trading_policy(prices[k], x[k], seed=s, **LOCKSTEP_KW, **variant)
         np.testing.assert_allclose(batch[k].mean_return, ref.mean_return, rtol=0, atol=1e-12)
         np.testing.assert_allclose(batch[k].policy.theta, ref.policy.theta, rtol=0, atol=1e-8)
         assert np.array_equal(batch[k].policy.mean, ref.policy.mean)
@@ -526,8 +531,8 @@ def test_lockstep_training_equals_the_sequential_runs(variant):
 def test_lockstep_training_on_one_shared_series():
     p = _series(2)
     x = stock.market_features(p, 10, 20)
-    shared = stock.train_trading_policies(p, x, seeds=[0, 1], **LOCKSTEP_KW)
-    tiled = stock.train_trading_policies(
+    shared = trading_grid.train_trading_policies(p, x, seeds=[0, 1], **LOCKSTEP_KW)
+    tiled = trading_grid.train_trading_policies(
         np.stack([p, p]), np.stack([x, x]), seeds=[0, 1], **LOCKSTEP_KW
     )
     for a, b in zip(shared, tiled, strict=True):
@@ -543,12 +548,12 @@ def test_lockstep_training_learns_with_an_oracle_feature():
     x = np.stack(
         [np.column_stack([stock.market_features(s.prices, 5, 20), s.regime]) for s in series]
     )
-    runs = stock.train_trading_policies(
+    runs = trading_grid.train_trading_policies(
         prices, x, seeds=[0, 1], train_range=(5, 1000), iterations=60, cost=0.001
     )
     n = 1500 - 1 - 1000
-    env = stock.BatchedTradingEnv(prices, x, 0.001)
-    ro = stock.run_policies([r.policy for r in runs], env, np.full((2, 1), 1000), n)
+    env = stock_batch.BatchedTradingEnv(prices, x, 0.001)
+    ro = trading_grid.run_policies([r.policy for r in runs], env, np.full((2, 1), 1000), n)
     for k in range(2):
         bh = stock.strategy_rewards(prices[k, 1000:], np.ones(n), 0.001).sum()
         assert ro.rewards[:, k].sum() > bh + 0.2
@@ -573,4 +578,4 @@ def test_lockstep_training_validation(kw, name):
     x = np.stack([stock.market_features(p, 10, 20) for p in prices])
     args = {"seeds": [0, 1], **LOCKSTEP_KW, "iterations": 2} | kw
     with pytest.raises(ValueError, match=name):
-        stock.train_trading_policies(prices, x, **args)
+        trading_grid.train_trading_policies(prices, x, **args)

@@ -15,7 +15,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import gaelib  # noqa: E402
-from gaelib import plots, widgets  # noqa: E402
+from gaelib.core import plots
+from gaelib.widgets import ch00
 
 
 def test_seed_everything_repeats_numbers():
@@ -44,7 +45,7 @@ def test_save_figure_is_deterministic(tmp_path, monkeypatch):
     monkeypatch.setenv("GAELIB_FIGURES_DIR", str(tmp_path))
     digests = []
     for _ in range(2):
-        fig = widgets.discount_weights_figure(0.9)
+        fig = ch00.discount_weights_figure(0.9)
         assert gaelib.save_figure(fig, "ch00_test_figure") is None
         plt.close(fig)
         path = tmp_path / "ch00_test_figure.png"
@@ -70,15 +71,15 @@ def test_figures_dir_is_the_checkout(monkeypatch):
 
 
 def test_effective_horizon():
-    assert widgets.effective_horizon(0.9) == pytest.approx(10.0)
-    assert widgets.effective_horizon(0.0) == 1.0
-    assert math.isinf(widgets.effective_horizon(1.0))
+    assert ch00.effective_horizon(0.9) == pytest.approx(10.0)
+    assert ch00.effective_horizon(0.0) == 1.0
+    assert math.isinf(ch00.effective_horizon(1.0))
     with pytest.raises(ValueError, match="gamma"):
-        widgets.effective_horizon(1.2)
+        ch00.effective_horizon(1.2)
 
 
 def test_discount_figure_shows_weights_and_horizon():
-    fig = widgets.discount_weights_figure(0.9, max_k=50)
+    fig = ch00.discount_weights_figure(0.9, max_k=50)
     ax = fig.axes[0]
     line = ax.lines[0]
     np.testing.assert_allclose(line.get_ydata(), 0.9 ** np.arange(51))
@@ -86,13 +87,13 @@ def test_discount_figure_shows_weights_and_horizon():
     assert "0.9" in ax.get_title()
     plt.close(fig)
     with pytest.raises(ValueError, match="max_k"):
-        widgets.discount_weights_figure(0.9, max_k=0)
+        ch00.discount_weights_figure(0.9, max_k=0)
 
 
 def test_discount_explorer_slider_drives_the_figure():
-    w = widgets.discount_explorer(gamma=0.5)
+    w = ch00.discount_explorer(gamma=0.5)
     slider = w.children[0]
     assert slider.value == 0.5 and slider.min == 0.0 and slider.max == 0.99
     with pytest.raises(ValueError, match="gamma"):
-        widgets.discount_explorer(gamma=2.0)
+        ch00.discount_explorer(gamma=2.0)
     plt.close("all")

@@ -1,10 +1,12 @@
-"""Chapter 5 library: :func:`gaelib.sweeps.actor_critic_grid` and :func:`~gaelib.sweeps.ppo_grid`
-— many actor-critic or PPO runs in lockstep — against the one-run trainers they batch.
+"""Chapter 5 library: :func:`gaelib.algorithms.lockstep.actor_critic_grid` and
+:func:`~gaelib.algorithms.lockstep.ppo_grid` — many actor-critic or PPO runs in lockstep — against
+the one-run trainers they batch.
 
-Oracles: :func:`gaelib.agents.actor_critic` and :func:`gaelib.agents.ppo` themselves (a one-run
-grid must reproduce them: the same episodes, the same weights), and
-:class:`gaelib.backprop.NumpyPPOUpdate` (itself held to autograd in ``test_backprop.py``) run by
-run for the batched gradient (plain and PPO-clipped), clipping and Adam.
+Oracles: :func:`gaelib.algorithms.actor_critic.actor_critic` and :func:`gaelib.algorithms.ppo.ppo`
+themselves (a one-run grid must reproduce them: the same episodes, the same weights), and
+:class:`gaelib.algorithms.numpy_ppo.NumpyPPOUpdate` (itself held to autograd in
+``test_backprop.py``) run by run for the batched gradient (plain and PPO-clipped), clipping and
+Adam.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ import numpy as np
 import pytest
 import torch
 
-from gaelib import widgets
-from gaelib.agents import actor_critic, ppo
-from gaelib.backprop import NumpyPPOUpdate
-from gaelib.policies import MLPPolicy, ValueNet
-from gaelib.sweeps import BatchedActorCritic, actor_critic_grid, ppo_grid, train_in_background
+from gaelib.algorithms.actor_critic import actor_critic
+from gaelib.algorithms.batched_actor_critic import BatchedActorCritic
+from gaelib.algorithms.lockstep import actor_critic_grid, ppo_grid
+from gaelib.algorithms.numpy_ppo import NumpyPPOUpdate
+from gaelib.algorithms.ppo import ppo
+from gaelib.core.background import train_in_background
+from gaelib.core.policies import MLPPolicy, ValueNet
+from gaelib.widgets import ch05
 
 
 def params(h):
@@ -125,7 +130,7 @@ def test_batched_steps_match_numpy_update_run_by_run(clip):
 
 def test_grid_learns_and_keeps_runs_apart():
     grid = actor_critic_grid([0.99], [0.0, 0.95], [0, 1], total_steps=20_000)
-    auc = widgets.sweep_auc(grid)
+    auc = ch05.sweep_auc(grid)
     # measured (2026-12-01): AUC λ=0: 30.2, 11.5; λ=0.95: 63.6, 80.0 — learning, and not by luck
     assert auc[(0.99, 0.95)].mean() > 2 * auc[(0.99, 0.0)].mean()
     assert auc[(0.99, 0.95)].min() > 2 * 22  # random play scores about 22

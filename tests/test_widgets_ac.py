@@ -10,8 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from gaelib import widgets  # noqa: E402
-from gaelib.agents import History  # noqa: E402
+from gaelib.algorithms.history import History
+from gaelib.widgets import ch05
 
 
 def fake_run(level: float, end: int = 1000) -> History:
@@ -23,25 +23,25 @@ def fake_run(level: float, end: int = 1000) -> History:
 
 def test_sweep_curves_and_auc():
     sweep = {0.5: [fake_run(10), fake_run(20)], 0.95: [fake_run(100), fake_run(200, end=900)]}
-    grid, curves = widgets.sweep_curves(sweep, n_points=50)
+    grid, curves = ch05.sweep_curves(sweep, n_points=50)
     assert grid[-1] == 900  # the shortest run sets the common grid
     assert curves[0.5].shape == (2, 50)
-    auc = widgets.sweep_auc(sweep)
+    auc = ch05.sweep_auc(sweep)
     np.testing.assert_allclose(auc[0.5], [10, 20])
     np.testing.assert_allclose(auc[0.95], [100, 200])
     with pytest.raises(ValueError, match="sweep"):
-        widgets.sweep_curves({})
+        ch05.sweep_curves({})
 
 
 def test_sweep_figures():
     sweep = {0.0: [fake_run(10)] * 3, 1.0: [fake_run(50)] * 3}
     fig, axes = plt.subplots(1, 2)
-    widgets.plot_lambda_sweep(axes[0], sweep)
-    widgets.plot_sweep_auc(axes[1], sweep)
+    ch05.plot_lambda_sweep(axes[0], sweep)
+    ch05.plot_sweep_auc(axes[1], sweep)
     assert len(axes[0].lines) == 2 and len(axes[1].patches) == 2
     np.testing.assert_allclose([p.get_height() for p in axes[1].patches], [10, 50])
     plt.close(fig)
-    fig = widgets.lambda_sweep_figure(sweep)
+    fig = ch05.lambda_sweep_figure(sweep)
     assert [ax.get_title() for ax in fig.axes] == ["λ = 0", "λ = 1"]
     plt.close(fig)
 
@@ -51,7 +51,7 @@ def test_train_explorer_trains_when_pressed(monkeypatch):
 
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
-    w = widgets.train_explorer(None, total_steps=3000, lam=0.95, gamma=0.99, lr=3e-3)
+    w = ch05.train_explorer(None, total_steps=3000, lam=0.95, gamma=0.99, lr=3e-3)
     (lam_s, gamma_s), (button, bar, status) = w.children[0].children, w.children[1].children
     assert lam_s.value == 0.95 and gamma_s.value == 0.99
     n_before = len(shown)
@@ -70,27 +70,27 @@ def test_grid_auc_and_heat_map():
         (0.99, 0.5): [fake_run(5), fake_run(5)],
         (0.99, 0.95): [fake_run(60), fake_run(80)],
     }
-    gammas, lams, mean, se = widgets.grid_auc(grid)
+    gammas, lams, mean, se = ch05.grid_auc(grid)
     assert gammas == [0.9, 0.99] and lams == [0.5, 0.95]
     np.testing.assert_allclose(mean, [[20, 110], [5, 70]])
     np.testing.assert_allclose(se, [[10, 10], [0, 10]])  # std(ddof=1)/sqrt(2) of pairs 20 apart
     fig, ax = plt.subplots()
-    widgets.plot_gamma_lambda_map(ax, grid)
+    ch05.plot_gamma_lambda_map(ax, grid)
     texts = sorted(t.get_text() for t in ax.texts)
     assert texts == ["110", "20", "5", "70"]
     framed = [(p.get_x() + 0.5, p.get_y() + 0.5) for p in ax.patches]
     assert framed == [(1, 0), (1, 1)]  # each row's best λ: 0.95
     plt.close(fig)
     with pytest.raises(ValueError, match="grid"):
-        widgets.grid_auc({0.5: [fake_run(1)]})
+        ch05.grid_auc({0.5: [fake_run(1)]})
 
 
 def test_train_explorer_takes_a_grid(monkeypatch):
-    from gaelib import widgets_ac
+    from gaelib.widgets import blit
 
     labels = []
 
-    class RecordingFrames(widgets_ac.BlitFrames):  # records the labels of what each frame draws
+    class RecordingFrames(blit.BlitFrames):  # records the labels of what each frame draws
         def __init__(self, size, n, static, dynamic, state):
             def recording(axes, st):
                 artists = dynamic(axes, st)
@@ -99,9 +99,9 @@ def test_train_explorer_takes_a_grid(monkeypatch):
 
             super().__init__(size, n, static, recording, state)
 
-    monkeypatch.setattr(widgets_ac, "BlitFrames", RecordingFrames)
+    monkeypatch.setattr(ch05, "BlitFrames", RecordingFrames)
     grid = {(0.8, 0.9): [fake_run(100)], (0.99, 0.9): [fake_run(50)]}
-    w = widgets.train_explorer(grid, total_steps=3000, lam=0.9, gamma=0.8)
+    w = ch05.train_explorer(grid, total_steps=3000, lam=0.9, gamma=0.8)
     (lam_s, gamma_s), _ = w.children[0].children, w.children[1].children
     assert 0.8 in gamma_s.options and gamma_s.value == 0.8 and lam_s.value == 0.9
     assert "sweep mean, γ=0.8, λ=0.9" in labels[-1]  # the grid's curve for this (γ, λ)
@@ -118,7 +118,7 @@ def small_grid():
 
 def test_gamma_row_figure_shows_that_row():
     grid = small_grid()
-    fig = widgets.gamma_row_figure(grid, 0.99)
+    fig = ch05.gamma_row_figure(grid, 0.99)
     ax0, ax1 = fig.axes
     assert len(ax0.lines) == 3  # one mean learning curve per λ
     heights = [p.get_height() for p in ax1.patches]
@@ -128,8 +128,8 @@ def test_gamma_row_figure_shows_that_row():
     assert "γ = 0.99" in ax1.get_title()
     plt.close(fig)
     with pytest.raises(ValueError, match="gamma"):
-        widgets.gamma_row_figure(grid, 0.5)
-    fig = widgets.grid_rows_figure(grid)
+        ch05.gamma_row_figure(grid, 0.5)
+    fig = ch05.grid_rows_figure(grid)
     assert [ax.get_title() for ax in fig.axes] == ["γ = 0.8", "γ = 0.99"]
     np.testing.assert_allclose([p.get_height() for p in fig.axes[0].patches], [30, 105, 95])
     plt.close(fig)
@@ -140,7 +140,7 @@ def test_grid_explorer_redraws_for_each_gamma(monkeypatch):
 
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
-    w = widgets.grid_explorer(small_grid(), gamma=0.99)
+    w = ch05.grid_explorer(small_grid(), gamma=0.99)
     slider = w.children[0]
     assert list(slider.options) == [0.8, 0.99]
     slider.value = 0.8
@@ -148,7 +148,7 @@ def test_grid_explorer_redraws_for_each_gamma(monkeypatch):
     frames = [x.data for x in shown if isinstance(x, Image)]
     assert len(frames) >= 2 and frames[-1] != frames[-2]  # the picture follows the slider
     with pytest.raises(ValueError, match="gamma"):
-        widgets.grid_explorer(small_grid(), gamma=0.9)
+        ch05.grid_explorer(small_grid(), gamma=0.9)
     plt.close("all")
 
 
@@ -158,7 +158,7 @@ def test_learners_side_by_side():
         "PPO": {0.0: np.array([50.0, 70.0]), 0.5: np.array([80.0, 90.0])},
     }
     fig, ax = plt.subplots()
-    widgets.plot_learners_auc(ax, aucs, random_level=22.0)
+    ch05.plot_learners_auc(ax, aucs, random_level=22.0)
     heights = sorted(p.get_height() for p in ax.patches)
     np.testing.assert_allclose(heights, [11, 60, 85, 105])  # one bar per (learner, λ) present
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "0.5", "0.95"]
@@ -169,4 +169,4 @@ def test_learners_side_by_side():
     assert len(colours) == 3  # one colour per λ, shared by both learners
     plt.close(fig)
     with pytest.raises(ValueError, match="aucs"):
-        widgets.plot_learners_auc(ax, {})
+        ch05.plot_learners_auc(ax, {})

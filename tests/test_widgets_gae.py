@@ -10,8 +10,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from gaelib import compute_gae, estimators, mdp, widgets  # noqa: E402
-from gaelib.blit import BlitFrames  # noqa: E402
+from gaelib import compute_gae
+from gaelib.widgets import ch04
+from gaelib.widgets.blit import BlitFrames
+from gaelib.worlds import estimators, mdp
 
 
 def problem():
@@ -20,7 +22,7 @@ def problem():
     mu0[10] = 1.0
     z = np.random.default_rng(0).normal(size=21)
     z[[0, 20]] = 0
-    return widgets.CriticErrorProblem(P, R, pi, term, mu0, z)
+    return ch04.CriticErrorProblem(P, R, pi, term, mu0, z)
 
 
 def trajectory():
@@ -28,21 +30,21 @@ def trajectory():
     v = rng.normal(size=30)
     term = np.zeros(30, bool)
     term[-1] = True
-    return widgets.Trajectory(rng.normal(size=30), v, np.append(v[1:], 0.0), term, ~term & False)
+    return ch04.Trajectory(rng.normal(size=30), v, np.append(v[1:], 0.0), term, ~term & False)
 
 
 def test_gae_weights_plot():
-    fig = widgets.gae_weights_figure(0.99, 0.9, max_k=60)
+    fig = ch04.gae_weights_figure(0.99, 0.9, max_k=60)
     ax = fig.axes[0]
     np.testing.assert_allclose(ax.lines[0].get_ydata(), (0.99 * 0.9) ** np.arange(61))
     assert ax.lines[1].get_xdata()[0] == pytest.approx(1 / (1 - 0.891))
     assert "horizon" in ax.get_title()
     plt.close(fig)
-    fig = widgets.gae_weights_figure(1.0, 1.0)
+    fig = ch04.gae_weights_figure(1.0, 1.0)
     assert "∞" in fig.axes[0].get_title()
     plt.close(fig)
     with pytest.raises(ValueError, match="lam"):
-        widgets.gae_weights_figure(0.9, 1.5)
+        ch04.gae_weights_figure(0.9, 1.5)
 
 
 def test_trajectory_advantages_plot_uses_compute_gae():
@@ -57,7 +59,7 @@ def test_trajectory_advantages_plot_uses_compute_gae():
         lam=0.5,
     )
     np.testing.assert_allclose(traj.advantages(0.95, 0.5), want)
-    fig = widgets.trajectory_advantages_figure(traj, 0.95, 0.5)
+    fig = ch04.trajectory_advantages_figure(traj, 0.95, 0.5)
     np.testing.assert_allclose(fig.axes[0].lines[-1].get_ydata(), want)
     plt.close(fig)
 
@@ -78,7 +80,7 @@ def test_critic_error_problem_curves():
         estimators.gae_error_vs_lambda(
             p.P, p.R, p.pi, np.zeros(3), p.lams, gamma=0.9, mu0=p.mu0, terminal=p.terminal
         )
-    fig = widgets.bias_variance_figure(p, 0.2, 0.99)
+    fig = ch04.bias_variance_figure(p, 0.2, 0.99)
     assert "best λ" in fig.axes[0].get_title()
     plt.close(fig)
 
@@ -86,12 +88,12 @@ def test_critic_error_problem_curves():
 @pytest.mark.parametrize(
     "make, values",
     [
-        (lambda: widgets.gae_weights_explorer(0.99, 0.95), [(0.99, 0.9), (0.99, 0.95)]),
+        (lambda: ch04.gae_weights_explorer(0.99, 0.95), [(0.99, 0.9), (0.99, 0.95)]),
         (
-            lambda: widgets.trajectory_advantages_explorer(trajectory(), 0.99, 0.95),
+            lambda: ch04.trajectory_advantages_explorer(trajectory(), 0.99, 0.95),
             [(0.99, 0.5), (0.9, 0.5)],
         ),
-        (lambda: widgets.bias_variance_explorer(problem(), 0.2, 0.99), [(0.2, 0.99), (0.4, 0.99)]),
+        (lambda: ch04.bias_variance_explorer(problem(), 0.2, 0.99), [(0.2, 0.99), (0.4, 0.99)]),
     ],
 )
 def test_explorers_redraw_when_a_slider_moves(make, values, monkeypatch):
@@ -114,5 +116,5 @@ def test_explorers_redraw_when_a_slider_moves(make, values, monkeypatch):
     assert all(png.startswith(b"\x89PNG") for png in frames_seen)
     assert frames_seen[-1] != frames_seen[-2] or len(set(frames_seen)) > 1
     with pytest.raises(ValueError, match="λ"):
-        widgets.gae_weights_explorer(0.99, 0.33)
+        ch04.gae_weights_explorer(0.99, 0.33)
     plt.close("all")

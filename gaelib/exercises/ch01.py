@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..policies import softmax_linear_probs, softmax_linear_score
+from ..core.policies import softmax_linear_probs, softmax_linear_score
 from ._common import Report, attempt, not_attempted
 
 __all__ = ["check_softmax_linear_score", "check_reward_to_go"]

@@ -1,7 +1,7 @@
 r"""Chapter 6 exercise checkers: the corrected trading reward with costs; a moving average that
 uses only past prices (no look-ahead).
 
-Each checker runs hand-made cases against :mod:`gaelib.stock`; when an answer is wrong it
+Each checker runs hand-made cases against :mod:`gaelib.worlds.stock`; when an answer is wrong it
 recomputes each classic mistake on the same cases, and the mistake that reproduces the
 learner's numbers on every case names the bug. :func:`check_moving_average` also tests for
 look-ahead directly: it changes the prices after day t and checks that the answer up to t
@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..stock import BUY, SELL, article_reward, moving_average, strategy_rewards
+from ..worlds.stock import BUY, SELL, article_reward, moving_average, strategy_rewards
 from ._common import Report, attempt, not_attempted
 
 __all__ = ["check_trading_rewards", "check_moving_average"]
@@ -133,7 +133,7 @@ def check_trading_rewards(fn: Callable) -> bool:
         \mathrm{pos}_{t-1}|,
 
     :math:`\mathrm{pos}_t` being the position after the action at t. The reference is
-    :func:`gaelib.stock.strategy_rewards`. Returns ``True`` when all cases pass.
+    :func:`gaelib.worlds.stock.strategy_rewards`. Returns ``True`` when all cases pass.
     """
     report = Report("check_trading_rewards")
     cases = _reward_cases()
@@ -239,7 +239,7 @@ def check_moving_average(fn: Callable) -> bool:
     .. math::
         \bar P_t = \frac{1}{\min(n, t+1)} \sum_{k=0}^{\min(n, t+1)-1} P_{t-k},
 
-    using prices up to t only. The reference is :func:`gaelib.stock.moving_average`. Before
+    using prices up to t only. The reference is :func:`gaelib.worlds.stock.moving_average`. Before
     comparing numbers, the checker perturbs the prices after t and fails any answer that
     moves at or before t (look-ahead). Returns ``True`` when all cases pass.
     """

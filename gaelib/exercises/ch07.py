@@ -6,8 +6,8 @@ language-model code stores them) with garbage in the KL array's padded positions
 fill the whole length (cut at the maximum, no padding). :func:`check_group_advantages` gives
 groups of scores, one of them constant, and padded lengths. A wrong answer is recomputed
 under each classic mistake; the mistake that reproduces the learner's output on every case it
-got wrong names the bug. The references are :func:`gaelib.lm.token_rewards` and
-:func:`gaelib.lm.group_relative_advantages`.
+got wrong names the bug. The references are :func:`gaelib.algorithms.token_ppo.token_rewards` and
+:func:`gaelib.algorithms.grpo.group_relative_advantages`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..lm import group_relative_advantages, token_mask, token_rewards
+from ..algorithms.grpo import group_relative_advantages
+from ..algorithms.token_ppo import token_rewards
+from ..worlds.lm_task import token_mask
 from ._common import Report, attempt, not_attempted
 
 __all__ = ["check_token_rewards", "check_group_advantages"]
@@ -200,7 +202,8 @@ def check_token_rewards(fn: Callable) -> bool:
         r_{b,t} = -\beta\,\text{kl}_{b,t}\,\mathbb{1}[t < n_b] + \text{score}_b\,
         \mathbb{1}[t = n_b - 1].
 
-    The reference is :func:`gaelib.lm.token_rewards`. Returns ``True`` when all cases pass.
+    The reference is :func:`gaelib.algorithms.token_ppo.token_rewards`. Returns ``True`` when all
+    cases pass.
     """
     report = Report("check_token_rewards")
     out = _run("check_token_rewards", fn, _reward_cases(), report, _reward_mistakes, 1e-7)
@@ -314,8 +317,8 @@ def check_group_advantages(fn: Callable) -> bool:
         \hat A_{b,t} = \frac{s_b - \text{mean}(s_{\text{group}(b)})}
         {\text{std}(s_{\text{group}(b)}) + 10^{-4}}\,\mathbb{1}[t < n_b]
 
-    (``np.std``, ddof=0). The reference is :func:`gaelib.lm.group_relative_advantages`; a
-    smaller ε also passes. Returns ``True`` when all cases pass.
+    (``np.std``, ddof=0). The reference is :func:`gaelib.algorithms.grpo.group_relative_advantages`;
+    a smaller ε also passes. Returns ``True`` when all cases pass.
     """
     report = Report("check_group_advantages")
     out = _run("check_group_advantages", fn, _group_cases(), report, _group_mistakes, 1e-3)

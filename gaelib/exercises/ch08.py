@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..advantages import lambda_returns
+from ..core.advantages import lambda_returns
 from ._common import Report, attempt, not_attempted
 
 __all__ = ["check_lambda_return", "check_explained_variance"]
