@@ -16,7 +16,6 @@ e.g. ``gaelib.algorithms.ppo.ppo``; the subpackages and their modules load on fi
 Data flows one way: gaelib knows nothing of notebooks; notebooks import gaelib.
 """
 
-import importlib
 import os
 
 # CartPole's rgb_array rendering initialises pygame (SDL). On a machine with no sound card or
@@ -33,6 +32,7 @@ from .algorithms.td_prediction import (  # noqa: E402
     nstep_td_prediction,
     td0_prediction,
 )
+from .core._lazy import lazy_submodules  # noqa: E402
 from .core.advantages import (  # noqa: E402
     compute_gae,
     discounted_returns,
@@ -55,20 +55,11 @@ if "gaelib/StockTrading-v0" not in gym.registry:
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("core", "worlds", "algorithms", "widgets", "exercises")
-
-
-def __getattr__(name: str):
-    # ``gaelib.algorithms.ppo.ppo`` works after a bare ``import gaelib``: a subpackage is
-    # imported the first time it is named (PEP 562), so ``import gaelib`` stays quick.
-    if name in _SUBPACKAGES:
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module 'gaelib' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_SUBPACKAGES])
-
+# ``gaelib.algorithms.ppo.ppo`` works after a bare ``import gaelib``: a subpackage is imported
+# the first time it is named (PEP 562), so ``import gaelib`` stays quick.
+__getattr__, __dir__ = lazy_submodules(
+    __name__, ("core", "worlds", "algorithms", "widgets", "exercises")
+)
 
 __all__ = [
     "compute_gae",

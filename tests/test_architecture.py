@@ -150,7 +150,9 @@ def test_a_layer_package_lists_its_modules_and_nothing_else(layer):
     files = {p.stem for p in (GAELIB / layer).glob("*.py") if not p.stem.startswith("_")}
     assert set(declared_all(tree)) == files
     imports = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom | ast.Import)]
-    assert all(isinstance(n, ast.Import) and n.names[0].name == "importlib" for n in imports)
+    assert [(n.module, [a.name for a in n.names]) for n in imports] == [
+        ("_lazy" if layer == "core" else "core._lazy", ["lazy_submodules"])
+    ], "a layer's __init__ only lists its modules (loaded on first use): no re-exports"
 
 
 def test_modules_load_on_first_use():

@@ -8,7 +8,7 @@ docstring carrying its equations and the chapter that teaches it.
 from :mod:`gaelib.worlds` and :mod:`gaelib.core`.
 """
 
-import importlib
+from ..core._lazy import lazy_submodules
 
 __all__ = [
     "actor_critic",
@@ -27,14 +27,4 @@ __all__ = [
     "trading_grid",
 ]
 
-
-def __getattr__(name: str):
-    # ``gaelib.algorithms.<module>`` works without importing the module first (PEP 562): a module
-    # is imported the first time it is named, so ``import gaelib`` loads only what it uses.
-    if name in __all__:
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_submodules(__name__, __all__)

@@ -9,7 +9,7 @@ networks), ``numpy_mlp`` (the same MLPs' forward and backward passes in NumPy), 
 Imports nothing else from gaelib.
 """
 
-import importlib
+from ._lazy import lazy_submodules
 
 __all__ = [
     "advantages",
@@ -22,14 +22,4 @@ __all__ = [
     "stats",
 ]
 
-
-def __getattr__(name: str):
-    # ``gaelib.core.<module>`` works without importing the module first (PEP 562): a module
-    # is imported the first time it is named, so ``import gaelib`` loads only what it uses.
-    if name in __all__:
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_submodules(__name__, __all__)

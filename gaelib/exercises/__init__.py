@@ -12,7 +12,7 @@ hints fill a module of their own, and chapters can be written side by side.)
 Imports from any layer below; never from :mod:`gaelib.widgets`.
 """
 
-import importlib
+from ..core._lazy import lazy_submodules
 
 __all__ = [
     "ch00",
@@ -28,14 +28,4 @@ __all__ = [
     "ch08",
 ]
 
-
-def __getattr__(name: str):
-    # ``gaelib.exercises.<module>`` works without importing the module first (PEP 562): a module
-    # is imported the first time it is named, so ``import gaelib`` loads only what it uses.
-    if name in __all__:
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_submodules(__name__, __all__)

@@ -6,18 +6,8 @@ figures and the latency benchmark call); the explorer only connects it to ipywid
 sliders. Imports from any layer below; never from :mod:`gaelib.exercises`.
 """
 
-import importlib
+from ..core._lazy import lazy_submodules
 
 __all__ = ["blit", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "ch07"]
 
-
-def __getattr__(name: str):
-    # ``gaelib.widgets.<module>`` works without importing the module first (PEP 562): a module
-    # is imported the first time it is named, so ``import gaelib`` loads only what it uses.
-    if name in __all__:
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_submodules(__name__, __all__)

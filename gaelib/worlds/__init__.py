@@ -8,18 +8,8 @@ environment, its data and baselines), ``lm_task`` and ``lm_model`` (the toy lang
 its tiny GRU language model). Imports only from :mod:`gaelib.core`.
 """
 
-import importlib
+from ..core._lazy import lazy_submodules
 
 __all__ = ["estimators", "lm_model", "lm_task", "mdp", "pg_toy", "stock", "stock_batch"]
 
-
-def __getattr__(name: str):
-    # ``gaelib.worlds.<module>`` works without importing the module first (PEP 562): a module
-    # is imported the first time it is named, so ``import gaelib`` loads only what it uses.
-    if name in __all__:
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_submodules(__name__, __all__)
