@@ -15,8 +15,17 @@ policy (``LMHistory.sequences``). A PPO run's critic is also fitted, before trai
 scores of ``WARMUP_BATCH × value_warmup`` offline texts (``LMHistory.config["warmup_texts"]``;
 0 for GRPO).
 
-**Aggregation.** The policy loss of both methods is the token mean of
-:func:`gaelib.algorithms.token_ppo.clipped_surrogate`.
+**The objective.** Both methods take PPO-clip steps on the token mean over the real tokens
+(mask :math:`m`) of :func:`gaelib.algorithms.token_ppo.clipped_surrogate`,
+
+.. math::
+    -\frac{1}{\sum_{b,t} m_{b,t}}\sum_{b,t} m_{b,t}\,
+    \min\big(\rho_{b,t}\hat A_{b,t},\ \operatorname{clip}(\rho_{b,t}, 1 \pm \epsilon)
+    \hat A_{b,t}\big),
+
+with PPO's GAE advantages over token positions plus a critic loss, or GRPO's
+group-relative advantages plus a KL penalty to the reference (:func:`train_lm_lockstep`
+writes out both).
 """
 
 from __future__ import annotations

@@ -11,6 +11,14 @@ clipping and Adam per run, GAE by :func:`~gaelib.core.advantages.compute_gae` wi
 gradient against :class:`~gaelib.algorithms.numpy_ppo.NumpyPPOUpdate` run by run, and a one-run grid
 against ``actor_critic`` itself.
 
+Run k, with its own :math:`(\gamma_k, \lambda_k)` and weights, takes the steps of the single
+run on its :math:`n_k` valid steps,
+
+.. math::
+    L_k = -\frac{1}{n_k}\sum_i \hat A^{GAE(\gamma_k,\lambda_k)}_i \log\pi_{\theta_k}(a_i \mid s_i)
+          + \frac{c_v}{n_k}\sum_i \big(V_{\phi_k}(s_i) - G_i\big)^2,
+    \qquad G_i = \hat A_i + V_{\phi_k}(s_i).
+
 :func:`ppo_grid` runs PPO the same way (``epochs`` full-batch steps on the clipped surrogate
 per rollout); a one-run grid reproduces :func:`gaelib.algorithms.ppo.ppo`. The stacked networks
 and their gradient are :class:`gaelib.algorithms.batched_actor_critic.BatchedActorCritic`.

@@ -5,7 +5,14 @@ The environment, the data, the article's pieces and the baselines are in
 :mod:`gaelib.worlds.stock`. :func:`run_policy` simulates many episodes at once with
 the accounting of :class:`~gaelib.worlds.stock.StockTradingEnv` (checked against it in
 ``tests/test_stock.py``); :func:`train_trading_policy` trains chapter 1's softmax-linear
-policy on it with REINFORCE, or with GAE advantages when given ``lam``.
+policy on it with REINFORCE, or with GAE advantages when given ``lam``:
+
+.. math::
+    \hat g = \frac1E\sum_{e}\sum_t \nabla_\theta\log\pi_\theta(a_t \mid s_t)\,\hat A_t,
+    \qquad \hat A_t = G_t - b(s_t) \ \text{(REINFORCE, linear baseline)} \quad\text{or}\quad
+    \hat A_t = \sum_{l \ge 0} (\gamma\lambda)^l \delta_{t+l} \ \text{(GAE, linear critic)},
+
+with the score :math:`\nabla_\theta\log\pi_\theta` of chapter 1's softmax-linear policy.
 
 The lockstep version, which trains many runs at once, is :mod:`gaelib.algorithms.trading_grid`.
 """
