@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from pathlib import Path
 
 import matplotlib
 
@@ -64,10 +65,14 @@ def test_save_figure_rejects_bad_names(name, tmp_path, monkeypatch):
         gaelib.save_figure("not a figure", "ch00_x")
 
 
-def test_figures_dir_is_the_checkout(monkeypatch):
+def test_figures_dir_is_the_checkout(monkeypatch, tmp_path):
+    """The checkout's figures/ wherever the notebook runs from (a kernel's working folder is
+    notebooks/), and with ``committed=True`` even when the test session redirects figures."""
+    checkout = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(tmp_path)
+    assert plots.figures_dir(committed=True) == checkout / "figures"
     monkeypatch.delenv("GAELIB_FIGURES_DIR", raising=False)
-    assert plots.figures_dir().name == "figures"
-    assert (plots.figures_dir().parent / "gaelib").is_dir()
+    assert plots.figures_dir() == checkout / "figures"
 
 
 def test_effective_horizon():

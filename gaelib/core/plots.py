@@ -52,7 +52,7 @@ def figures_dir(*, committed: bool = False) -> Path:
     env = os.environ.get("GAELIB_FIGURES_DIR")
     if env and not committed:
         return Path(env)
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]  # gaelib/core/plots.py -> the checkout
     if (repo / "figures").is_dir() and (repo / "pyproject.toml").is_file():
         return repo / "figures"
     return Path.cwd() / "figures"
