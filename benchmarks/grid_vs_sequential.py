@@ -34,7 +34,7 @@ SETTINGS = {"total_steps": 30_000, "lr": 3e-3}
 def main() -> int:
     from gaelib.algorithms.actor_critic import actor_critic
     from gaelib.algorithms.lockstep import actor_critic_grid
-    from gaelib.widgets.ch05 import sweep_auc
+    from gaelib.core.history import sweep_auc
 
     torch.set_num_threads(1)
     print(f"{os.cpu_count()} CPUs, torch {torch.__version__}, 1 torch thread, 1 BLAS thread")

@@ -111,7 +111,7 @@ def _bias_variance() -> Any:
     mu0[10] = 1.0
     z = np.random.default_rng(0).normal(size=21)
     z[[0, 20]] = 0.0
-    problem = ch04.CriticErrorProblem(P, R, pi, terminal, mu0, z)
+    problem = estimators.CriticErrorProblem(P, R, pi, terminal, mu0, z)
     return ch04.bias_variance_explorer(problem, sigma=0.2, gamma=0.99)
 
 
@@ -153,7 +153,7 @@ def _credit_assignment() -> Any:
 def _grid() -> Any:
     # Chapter 5 trains a 5 γ × 7 λ × 5 seeds grid (about 20 s); the update's cost depends only
     # on the grid's size, so histories of the same size (117 updates each) stand in for it.
-    from gaelib.algorithms.history import History
+    from gaelib.core.history import History
 
     gen = np.random.default_rng(0)
     steps = np.arange(1, 118) * 250

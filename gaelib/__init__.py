@@ -1,14 +1,15 @@
 """gaelib: the small helper library shared by the course's notebooks.
 
-Four layers, each importing only from the layers below it (``ARCHITECTURE.md``; the contract
-is checked by ``tests/test_architecture.py``):
+Four layers; a module imports from its own layer (with no cycle) and from the layers below,
+never from one above (``ARCHITECTURE.md``; the contract is checked by
+``tests/test_architecture.py``):
 
 * :mod:`gaelib.widgets`, :mod:`gaelib.exercises` — per-chapter teaching code, one module a
   chapter (``gaelib.widgets.ch04``, ``gaelib.exercises.ch04``);
 * :mod:`gaelib.algorithms` — the learning algorithms, one per module;
 * :mod:`gaelib.worlds` — the environments and problems they learn in, with exact answers;
 * :mod:`gaelib.core` — what the chapters teach beside the equations: advantages and returns,
-  rollouts, policies, seeding, statistics, plotting.
+  rollouts, policies, a run's history, seeding, statistics, plotting.
 
 The names the notebooks use most are here at the top: ``gaelib.compute_gae``,
 ``gaelib.seed_everything``, ``gaelib.save_figure``, … Everything else is reached by its home,
@@ -17,6 +18,7 @@ Data flows one way: gaelib knows nothing of notebooks; notebooks import gaelib.
 """
 
 import os
+from typing import TYPE_CHECKING
 
 # CartPole's rgb_array rendering initialises pygame (SDL). On a machine with no sound card or
 # no display, SDL's start-up prints "XDG_RUNTIME_DIR is invalid" / ALSA errors into the
@@ -60,6 +62,15 @@ __version__ = "0.1.0"
 __getattr__, __dir__ = lazy_submodules(
     __name__, ("core", "worlds", "algorithms", "widgets", "exercises")
 )
+
+if TYPE_CHECKING:  # what a type checker or an IDE sees; at run time each loads on first use
+    from . import algorithms as algorithms
+    from . import core as core
+    from . import exercises as exercises
+    from . import widgets as widgets
+    from . import worlds as worlds
+
+del gym, lazy_submodules, os, TYPE_CHECKING  # helpers, not part of the library
 
 __all__ = [
     "compute_gae",

@@ -9,6 +9,8 @@ show up here.
 from __future__ import annotations
 
 import ast
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -22,15 +24,35 @@ LAYERS = ("core", "worlds", "algorithms", "widgets", "exercises")
 MAX_LINES = 400
 
 
-def lint_imports(root: Path) -> subprocess.CompletedProcess:
-    """import-linter on the gaelib package found in ``root`` (a checkout or a copy)."""
-    code = (
-        "import sys; from importlinter.cli import lint_imports; "
-        "sys.exit(lint_imports(config_filename='pyproject.toml', no_cache=True, no_logo=True))"
-    )
+def run_in(root: Path, code: str) -> subprocess.CompletedProcess:
+    """``code`` in a fresh interpreter whose first import path is ``root``, so that ``gaelib``
+    is the one in ``root`` (a checkout, or a copy with a deliberate violation)."""
     return subprocess.run(
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300
     )
+
+
+def lint_imports(root: Path, contract: str | None = None) -> subprocess.CompletedProcess:
+    """import-linter on the gaelib package in ``root``: every contract, or the one with this id."""
+    only = f"limit_to_contracts=({contract!r},), " if contract else ""
+    return run_in(
+        root,
+        "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports("
+        f"config_filename='pyproject.toml', {only}no_cache=True, no_logo=True))",
+    )
+
+
+def importers_of_the_facade(root: Path) -> list[str]:
+    """Modules of gaelib that import the top-level package ``gaelib`` itself. The façade loads
+    the layers lazily, so such an import would reach any layer without import-linter seeing an
+    edge to it: none is allowed."""
+    result = run_in(
+        root,
+        "import grimp; g = grimp.build_graph('gaelib'); "
+        "print(','.join(sorted(g.find_modules_that_directly_import('gaelib'))))",
+    )
+    assert result.returncode == 0, result.stderr
+    return [m for m in result.stdout.strip().split(",") if m]
 
 
 def modules() -> list[Path]:
@@ -41,6 +63,10 @@ def test_the_layers_contract_holds():
     result = lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 kept, 0 broken" in result.stdout
+
+
+def test_no_module_imports_the_facade():
+    assert importers_of_the_facade(ROOT) == []
 
 
 @pytest.fixture
@@ -58,36 +84,43 @@ def add_import(path: Path, line: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "edits, broken",
+    "edits, contract",
     [
         # core importing a chapter's widgets: upward
-        ([("core/seeding.py", "from ..widgets import ch00  # noqa")], "Layers"),
+        ([("core/seeding.py", "from ..widgets import ch00  # noqa")], "layers"),
         # a world importing an algorithm: upward
-        ([("worlds/mdp.py", "from ..algorithms import td_prediction  # noqa")], "Layers"),
+        ([("worlds/mdp.py", "from ..algorithms import td_prediction  # noqa")], "layers"),
         # exercises and widgets are independent siblings in the top layer
-        ([("exercises/ch04.py", "from ..widgets import ch04  # noqa")], "Layers"),
-        # two algorithms importing each other: a cycle
+        ([("exercises/ch04.py", "from ..widgets import ch04  # noqa")], "layers"),
+        # two algorithms importing each other: a cycle, within one layer
         (
             [
                 ("algorithms/reinforce.py", "from . import reinforce_grid  # noqa"),
                 ("algorithms/reinforce_grid.py", "from . import reinforce  # noqa"),
             ],
-            "No import cycles",
+            "acyclic",
         ),
     ],
 )
-def test_a_violation_breaks_the_contract(copy_of_gaelib, edits, broken):
+def test_a_violation_breaks_its_contract(copy_of_gaelib, edits, contract):
+    """Each deliberate violation is caught by the contract written against it, run alone."""
     for module, line in edits:
         add_import(copy_of_gaelib / "gaelib" / module, line)
-    result = lint_imports(copy_of_gaelib)
-    assert result.returncode != 0, result.stdout
-    assert f"{broken}" in result.stdout and "BROKEN" in result.stdout, result.stdout
+    result = lint_imports(copy_of_gaelib, contract)
+    assert result.returncode != 0 and "0 kept, 1 broken" in result.stdout, result.stdout
+    if contract == "acyclic":  # a cycle inside a layer is not a layering violation
+        assert lint_imports(copy_of_gaelib, "layers").returncode == 0
+
+
+def test_an_import_of_the_facade_is_caught(copy_of_gaelib):
+    add_import(copy_of_gaelib / "gaelib" / "algorithms" / "ppo.py", "import gaelib  # noqa")
+    assert importers_of_the_facade(copy_of_gaelib) == ["gaelib.algorithms.ppo"]
 
 
 def test_a_new_top_level_package_must_join_a_layer(copy_of_gaelib):
     (copy_of_gaelib / "gaelib" / "extras").mkdir()
     (copy_of_gaelib / "gaelib" / "extras" / "__init__.py").write_text("")
-    result = lint_imports(copy_of_gaelib)
+    result = lint_imports(copy_of_gaelib, "layers")
     assert result.returncode != 0 and "extras" in result.stdout, result.stdout
 
 
@@ -144,15 +177,87 @@ def test_every_public_name_has_one_home(path):
     assert not missing, f"{path.name} re-exports {sorted(missing)}"
 
 
+def public_definitions(tree: ast.Module) -> set[str]:
+    return {n for n in top_level_definitions(tree) if not n.startswith("_") and n != "__all__"}
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts)
+
+
+LIBRARY = [p for p in modules() if p.name != "__init__.py"]
+PUBLIC = {module_name(p): declared_all(ast.parse(p.read_text())) for p in LIBRARY}
+INTERNAL = {"gaelib.core._validate", "gaelib.core._lazy", "gaelib.exercises._common"}
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: str(p.relative_to(GAELIB)))
+def test_a_module_lists_every_public_function_and_class(path):
+    tree = ast.parse(path.read_text())
+    defs = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    unlisted = {n for n in defs if not n.startswith("_")} - set(declared_all(tree))
+    assert not unlisted, f"{path.name}: public but not in __all__: {sorted(unlisted)}"
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: str(p.relative_to(GAELIB)))
+def test_a_module_imports_only_public_names_of_another(path):
+    """Across modules, only names a module lists in ``__all__`` (its internal helper modules
+    ``core._validate``, ``core._lazy`` and ``exercises._common`` aside)."""
+    me = module_name(path)
+    package = me.rsplit(".", 1)[0]
+    bad = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            source = f"{base}.{node.module}" if node.module else base
+            if source in INTERNAL or source not in PUBLIC:
+                continue  # a helper module, or a package (``from . import mod``)
+            bad += [f"{source}.{a.name}" for a in node.names if a.name not in PUBLIC[source]]
+    assert not bad, f"{me} imports names its source does not list in __all__: {bad}"
+
+
+def test_a_public_name_is_defined_in_one_module_only():
+    homes: dict[str, list[str]] = {}
+    for mod, names in PUBLIC.items():
+        for n in names:
+            homes.setdefault(n, []).append(mod)
+    twice = {n: m for n, m in homes.items() if len(m) > 1}
+    assert not twice, twice
+
+
+def notebook_code(path: Path) -> str:
+    cells = json.loads(path.read_text())["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_a_notebook_uses_only_listed_names(path):
+    """What a chapter reaches in gaelib (``gaelib.layer.module.name`` or ``from
+    gaelib.layer.module import name``) is in that module's ``__all__``."""
+    code = notebook_code(path)
+    used = re.findall(r"\bgaelib\.(\w+\.\w+)\.(\w+)", code)
+    for mod, names in re.findall(r"^from gaelib\.(\w+\.\w+) import ([\w, ]+)$", code, re.M):
+        used += [(mod, n.strip()) for n in names.split(",")]
+    assert used, path.name
+    unknown = [f"{m}.{n}" for m, n in used if n not in PUBLIC.get(f"gaelib.{m}", ())]
+    assert not unknown, f"{path.name}: {sorted(set(unknown))}"
+
+
 @pytest.mark.parametrize("layer", LAYERS)
 def test_a_layer_package_lists_its_modules_and_nothing_else(layer):
+    """A layer's ``__init__`` lists its modules (loaded on first use; imported only for type
+    checkers), and re-exports nothing."""
     tree = ast.parse((GAELIB / layer / "__init__.py").read_text())
     files = {p.stem for p in (GAELIB / layer).glob("*.py") if not p.stem.startswith("_")}
     assert set(declared_all(tree)) == files
-    imports = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom | ast.Import)]
-    assert [(n.module, [a.name for a in n.names]) for n in imports] == [
-        ("_lazy" if layer == "core" else "core._lazy", ["lazy_submodules"])
-    ], "a layer's __init__ only lists its modules (loaded on first use): no re-exports"
+    imports = sorted(
+        (n.module or ".", tuple(a.name for a in n.names))
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom | ast.Import)
+    )
+    lazy = "_lazy" if layer == "core" else "core._lazy"
+    assert imports == sorted(
+        [(lazy, ("lazy_submodules",)), ("typing", ("TYPE_CHECKING",)), (".", tuple(sorted(files)))]
+    ), imports
 
 
 def test_modules_load_on_first_use():

@@ -15,7 +15,7 @@ from gaelib import compute_gae
 from gaelib.exercises import ch04, ch04_horizon
 
 GAE_MESSAGES = {k: v for k, v in vars(ch04).items() if k.startswith("MSG_") and "_H_" not in k}
-H_MESSAGES = {k: v for k, v in vars(ch04).items() if k.startswith("MSG_H_")}
+H_MESSAGES = {k: v for k, v in vars(ch04_horizon).items() if k.startswith("MSG_H_")}
 
 
 def template(*args):

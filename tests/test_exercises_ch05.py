@@ -12,7 +12,7 @@ import pytest
 from gaelib.exercises import ch05, ch05_ppo
 
 MASK_MESSAGES = {k: v for k, v in vars(ch05).items() if k.startswith("MSG_MASK_")}
-LOSS_MESSAGES = {k: v for k, v in vars(ch05).items() if k.startswith("MSG_LOSS_")}
+LOSS_MESSAGES = {k: v for k, v in vars(ch05_ppo).items() if k.startswith("MSG_LOSS_")}
 
 
 def template(*args):

@@ -16,7 +16,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import gaelib  # noqa: E402
-from gaelib.core import plots
+from gaelib.core import advantages, plots
 from gaelib.widgets import ch00
 
 
@@ -76,11 +76,18 @@ def test_figures_dir_is_the_checkout(monkeypatch, tmp_path):
 
 
 def test_effective_horizon():
-    assert ch00.effective_horizon(0.9) == pytest.approx(10.0)
-    assert ch00.effective_horizon(0.0) == 1.0
-    assert math.isinf(ch00.effective_horizon(1.0))
+    assert advantages.effective_horizon(0.9) == pytest.approx(10.0)
+    assert advantages.effective_horizon(0.0) == 1.0
+    assert math.isinf(advantages.effective_horizon(1.0))
     with pytest.raises(ValueError, match="gamma"):
-        ch00.effective_horizon(1.2)
+        advantages.effective_horizon(1.2)
+    # GAE's weights (γλ)^l: the sum of 0.99·0.95 to the powers 0..9999, summed term by term
+    terms = (0.99 * 0.95) ** np.arange(10_000)
+    assert advantages.effective_horizon(0.99, 0.95) == pytest.approx(terms.sum(), rel=1e-12)
+    assert math.isinf(advantages.effective_horizon(1.0, 1.0))
+    assert advantages.effective_horizon(1.0, 0.0) == 1.0
+    with pytest.raises(ValueError, match="lam"):
+        advantages.effective_horizon(0.9, -0.1)
 
 
 def test_discount_figure_shows_weights_and_horizon():

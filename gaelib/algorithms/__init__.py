@@ -4,9 +4,11 @@ docstring carrying its equations and the chapter that teaches it.
 ``reinforce`` and ``reinforce_grid`` (chapter 1), ``td_prediction`` (chapter 2),
 ``actor_critic``, ``ppo``, ``numpy_ppo``, ``batched_actor_critic`` and ``lockstep`` (chapter
 5), ``trading`` and ``trading_grid`` (chapter 6), ``token_ppo``, ``grpo`` and
-``lm_lockstep`` (chapter 7); ``history`` is what a CartPole trainer returns. Imports only
-from :mod:`gaelib.worlds` and :mod:`gaelib.core`.
+``lm_lockstep`` (chapter 7). Imports from its own layer (with no cycle),
+:mod:`gaelib.worlds` and :mod:`gaelib.core`.
 """
+
+from typing import TYPE_CHECKING
 
 from ..core._lazy import lazy_submodules
 
@@ -14,7 +16,6 @@ __all__ = [
     "actor_critic",
     "batched_actor_critic",
     "grpo",
-    "history",
     "lm_lockstep",
     "lockstep",
     "numpy_ppo",
@@ -28,3 +29,22 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = lazy_submodules(__name__, __all__)
+
+if TYPE_CHECKING:  # what a type checker or an IDE sees; at run time each loads on first use
+    from . import (
+        actor_critic,
+        batched_actor_critic,
+        grpo,
+        lm_lockstep,
+        lockstep,
+        numpy_ppo,
+        ppo,
+        reinforce,
+        reinforce_grid,
+        td_prediction,
+        token_ppo,
+        trading,
+        trading_grid,
+    )
+
+del lazy_submodules, TYPE_CHECKING  # helpers, not modules of the layer

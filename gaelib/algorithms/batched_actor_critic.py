@@ -10,7 +10,7 @@ full-batch gradient of
 
 (the plain actor-critic's :math:`-\frac1{B_k}\sum_i \hat A_i\log\pi_{\theta_k}(a_i|s_i)` when
 there is no clip) with :mod:`gaelib.core.numpy_mlp`, then clips and applies Adam run by run.
-``tests/test_sweeps.py`` checks it against :class:`gaelib.algorithms.numpy_ppo.NumpyPPOUpdate`
+``tests/test_lockstep.py`` checks it against :class:`gaelib.algorithms.numpy_ppo.NumpyPPOUpdate`
 run by run. :mod:`gaelib.algorithms.lockstep` drives it.
 """
 

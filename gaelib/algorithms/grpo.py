@@ -17,8 +17,8 @@ import numbers
 
 import numpy as np
 
-from ..core._validate import check_positive_int
-from ..worlds.lm_task import _is_torch, _lengths, _np, _out, token_mask
+from ..core._validate import any_torch, as_batch_array, as_lengths, check_positive_int, like_input
+from ..worlds.lm_task import token_mask
 
 __all__ = ["group_relative_advantages"]
 
@@ -47,8 +47,8 @@ def group_relative_advantages(
     Returns:
         ``[B]`` or ``[B, L]`` (torch in → torch out).
     """
-    torch_out = _is_torch(scores)
-    s = _np("scores", scores, 1)
+    torch_out = any_torch(scores)
+    s = as_batch_array("scores", scores, 1)
     G = check_positive_int("group_size", group_size)
     if G < 2 or len(s) % G:
         raise ValueError(f"group_size must be ≥ 2 and divide len(scores)={len(s)}, got {G}")
@@ -57,6 +57,6 @@ def group_relative_advantages(
     g = s.reshape(-1, G)
     adv = ((g - g.mean(1, keepdims=True)) / (g.std(1, keepdims=True) + eps)).ravel()
     if lengths is not None:
-        n = _lengths(lengths, len(s), max_len)
+        n = as_lengths(lengths, len(s), max_len)
         adv = adv[:, None] * token_mask(n, max_len or int(n.max()))
-    return _out(adv, torch_out)
+    return like_input(adv, torch_out)

@@ -38,8 +38,8 @@ import torch
 
 from ..core._validate import check_positive_int, check_unit_interval
 from ..core.seeding import seed_everything
-from ..worlds.lm_model import GRUStack, TokenGRU, _inputs
-from ..worlds.lm_task import EOS, PAD, CountingTask, sequence_lengths, token_mask
+from ..worlds.lm_model import GRUStack, TokenGRU, model_inputs, sample_stack, stack_log_probs
+from ..worlds.lm_task import CountingTask, sequence_lengths, token_mask
 from .grpo import group_relative_advantages
 from .token_ppo import clipped_surrogate, token_advantages, token_rewards
 
@@ -67,39 +67,6 @@ class LMHistory:
         return float(self.mean_score[-n:].mean())
 
 
-@torch.no_grad()
-def _sample_stack(policy: GRUStack, prompts: torch.Tensor, max_len: int, gens) -> np.ndarray:
-    """:func:`gaelib.worlds.lm_model.sample` for ``R`` stacked policies at once, ``prompts [R, B]``
-    → ``tokens [R, B, max_len]``; run ``r`` draws from ``gens[r]`` exactly as :func:`sample`
-    would (one ``multinomial`` per step until all its texts have ended)."""
-    R, B = prompts.shape
-    tokens = torch.full((R, B, max_len), PAD, dtype=torch.long)
-    done = torch.zeros(R, B, dtype=torch.bool)
-    x, h = prompts[..., None], None
-    live = list(range(R))
-    for t in range(max_len):
-        logits, h = policy(x, h)
-        probs = torch.softmax(logits[:, :, 0], -1)
-        tok = torch.full((R, B), EOS, dtype=torch.long)
-        for r in live:
-            tok[r] = torch.multinomial(probs[r], 1, generator=gens[r])[:, 0]
-        tokens[:, :, t] = torch.where(done, PAD, tok)
-        done |= tok == EOS
-        live = [r for r in live if not bool(done[r].all())]
-        if not live:
-            break
-        x = tok[..., None]
-    return tokens.numpy()
-
-
-def _stack_log_probs(policy: GRUStack, inputs: torch.Tensor, tokens: torch.Tensor):
-    """:func:`gaelib.worlds.lm_model.token_log_probs` for stacked policies: ``inputs [R, B, L+1]``
-    (from ``_inputs``), ``tokens [R, B, L]`` → ``[R, B, L]``."""
-    logits, _ = policy(inputs[..., :-1])
-    tok = torch.where(tokens == PAD, torch.full_like(tokens, EOS), tokens)
-    return torch.log_softmax(logits, -1).gather(-1, tok[..., None])[..., 0]
-
-
 def _warm_up_critics(value: GRUStack, task: CountingTask, steps: int, seeds) -> None:
     """Fit each critic's :math:`V(s_t)` to the score of ``WARMUP_BATCH × steps`` offline texts:
     fresh draws of :meth:`CountingTask.noisy_corpus` (not samples of any policy; critic ``r``
@@ -119,7 +86,7 @@ def _warm_up_critics(value: GRUStack, task: CountingTask, steps: int, seeds) -> 
         token_mask(sequence_lengths(tokens.reshape(-1, L)), L).reshape(R, -1, L),
         dtype=torch.float32,
     )
-    inputs = _inputs(prompts.reshape(-1), torch.as_tensor(tokens).reshape(-1, L)).reshape(
+    inputs = model_inputs(prompts.reshape(-1), torch.as_tensor(tokens).reshape(-1, L)).reshape(
         R, -1, L + 1
     )
     opt = torch.optim.Adam(value.parameters(), lr=1e-2, fused=True)
@@ -273,14 +240,14 @@ def train_lm_lockstep(
         prompts = torch.stack(
             [torch.randint(2, V, (P,), generator=g).repeat_interleave(G) for g in gens]
         )  # [R, B]
-        tok = torch.as_tensor(_sample_stack(policy, prompts, L, gens))  # [R, B, L]
+        tok = torch.as_tensor(sample_stack(policy, prompts, L, gens))  # [R, B, L]
         lengths = sequence_lengths(tok.reshape(R * B, L).numpy())
         scores = task.score(prompts.reshape(-1).numpy(), tok.reshape(R * B, L).numpy())
         mask = torch.as_tensor(token_mask(lengths, L), dtype=torch.float32).reshape(R, B, L)
-        inputs = _inputs(prompts.reshape(-1), tok.reshape(R * B, L)).reshape(R, B, L + 1)
+        inputs = model_inputs(prompts.reshape(-1), tok.reshape(R * B, L)).reshape(R, B, L + 1)
         with torch.no_grad():
-            old_logp = _stack_log_probs(policy, inputs, tok)
-            ref_logp = _stack_log_probs(
+            old_logp = stack_log_probs(policy, inputs, tok)
+            ref_logp = stack_log_probs(
                 ref, inputs.reshape(1, R * B, L + 1), tok.reshape(1, R * B, L)
             ).reshape(R, B, L)
         kl = (old_logp - ref_logp) * mask
@@ -313,7 +280,7 @@ def train_lm_lockstep(
             for idx in perm.chunk(minibatches, dim=1):
                 x, mk = inputs[ar, idx], mask[ar, idx]
                 n = mk.sum((1, 2))
-                logp = _stack_log_probs(policy, x, tok[ar, idx])
+                logp = stack_log_probs(policy, x, tok[ar, idx])
                 ratio = torch.exp(logp - old_logp[ar, idx])
                 loss = clipped_surrogate(ratio, adv[ar, idx], mk, clip)  # [R], one per run
                 if ppo_runs:

@@ -7,7 +7,7 @@ CartPoles steps all of them in one call, and K stacked networks act and learn th
 products. Each run is still the actor-critic of :func:`~gaelib.algorithms.actor_critic.actor_critic`
 (one full-batch step per rollout on the valid steps, advantages normalised per run, global-norm
 clipping and Adam per run, GAE by :func:`~gaelib.core.advantages.compute_gae` with that run's γ and
-λ); only the random numbers are shared among the runs. ``tests/test_sweeps.py`` checks the batched
+λ); only the random numbers are shared among the runs. ``tests/test_lockstep.py`` checks the batched
 gradient against :class:`~gaelib.algorithms.numpy_ppo.NumpyPPOUpdate` run by run, and a one-run grid
 against ``actor_critic`` itself.
 
@@ -33,11 +33,11 @@ import torch
 
 from ..core._validate import check_non_empty, check_positive_int, check_unit_interval
 from ..core.advantages import compute_gae
+from ..core.history import History
 from ..core.policies import MLPPolicy, ValueNet
 from ..core.rollouts import RolloutCollector, make_vector_env
 from ..core.seeding import one_thread
 from .batched_actor_critic import BatchedActorCritic
-from .history import History
 
 __all__ = ["actor_critic_grid", "ppo_grid"]
 

@@ -5,7 +5,7 @@ autograd differentiates. For CartPole-sized networks (two layers of 64 units, mi
 256) PyTorch spends most of each step on per-operation overhead, not arithmetic, so
 :class:`NumpyPPOUpdate` computes *the same step* — loss gradient, global gradient-norm
 clipping, Adam — in a few dozen NumPy calls, several times faster
-(``benchmarks/ppo_step.py`` times both). ``tests/test_backprop.py``
+(``benchmarks/ppo_step.py`` times both). ``tests/test_numpy_ppo.py``
 checks its gradients against autograd on :func:`~gaelib.algorithms.ppo.ppo_loss` and its parameters
 against ``torch.optim.Adam`` after many steps.
 

@@ -26,10 +26,10 @@ import torch
 
 from ..core._validate import check_positive_int, check_unit_interval
 from ..core.advantages import compute_gae
+from ..core.history import History
 from ..core.policies import MLPPolicy, ValueNet
 from ..core.rollouts import RolloutCollector, make_vector_env
 from ..core.seeding import seed_everything
-from .history import History
 from .numpy_ppo import NumpyPPOUpdate
 
 __all__ = ["ppo_loss", "ppo"]
@@ -149,7 +149,7 @@ def ppo(
     ``torch.optim.Adam``; ``backend="numpy"`` (the default) takes the same step with the
     gradient written out by hand (:class:`~gaelib.algorithms.numpy_ppo.NumpyPPOUpdate`), several
     times faster at this network size. The two agree to float32 rounding
-    (``tests/test_backprop.py``); a whole run drifts apart only as chaotic dynamics amplify that
+    (``tests/test_numpy_ppo.py``); a whole run drifts apart only as chaotic dynamics amplify that
     rounding.
     """
     if backend not in ("numpy", "torch"):

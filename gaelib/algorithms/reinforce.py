@@ -19,10 +19,10 @@ import torch
 
 from ..core._validate import check_positive_int, check_unit_interval
 from ..core.advantages import discounted_returns
+from ..core.history import History
 from ..core.policies import MLPPolicy, ValueNet
 from ..core.rollouts import EpisodeBatch, collect_episodes, make_vector_env
 from ..core.seeding import seed_everything
-from .history import History
 
 __all__ = ["reinforce_loss", "policy_gradient_estimate", "reinforce"]
 

@@ -29,7 +29,7 @@ Only the random numbers are shared among the runs: the actions' and the environm
 from one stream seeded by ``grid_seed`` (CartPole's vector env has one generator for all its
 copies), so a run's episodes also depend on which other runs share the grid. A grid of one run
 with ``grid_seed`` equal to its seed plays the same first batch as ``reinforce`` and then
-follows it up to float32 rounding (``tests/test_reinforce_batch.py``).
+follows it up to float32 rounding (``tests/test_reinforce_grid.py``).
 """
 
 from __future__ import annotations
@@ -43,11 +43,11 @@ from torch import nn
 
 from ..core._validate import check_non_empty, check_positive_int, check_unit_interval
 from ..core.advantages import discounted_returns
+from ..core.history import History
 from ..core.numpy_mlp import mlp_forward
 from ..core.policies import MLPPolicy, ValueNet
 from ..core.rollouts import collect_episodes, make_vector_env
 from ..core.seeding import one_thread
-from .history import History
 
 __all__ = ["BatchedReinforce", "reinforce_grid"]
 

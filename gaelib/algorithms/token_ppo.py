@@ -22,9 +22,9 @@ import numbers
 import numpy as np
 import torch
 
-from ..core._validate import check_unit_interval
+from ..core._validate import any_torch, as_batch_array, as_lengths, check_unit_interval, like_input
 from ..core.advantages import compute_gae
-from ..worlds.lm_task import _is_torch, _lengths, _np, _out, token_mask
+from ..worlds.lm_task import token_mask
 
 __all__ = ["token_rewards", "token_advantages", "clipped_surrogate"]
 
@@ -50,22 +50,22 @@ def token_rewards(scores, lengths, kl=None, *, beta: float = 0.0, max_len: int |
     Returns:
         ``[B, L]`` rewards (torch in → torch out, detached).
     """
-    torch_out = _is_torch(scores, kl)
-    s = _np("scores", scores, 1)
+    torch_out = any_torch(scores, kl)
+    s = as_batch_array("scores", scores, 1)
     if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not 0 <= beta < np.inf:
         raise ValueError(f"beta must be a finite number ≥ 0, got {beta!r}")
     if kl is not None:
-        k = _np("kl", kl, 2)
+        k = as_batch_array("kl", kl, 2)
         if k.shape[0] != len(s):
             raise ValueError(f"kl must have shape [B={len(s)}, L], got {k.shape}")
         max_len = k.shape[1]
-    n = _lengths(lengths, len(s), max_len)
+    n = as_lengths(lengths, len(s), max_len)
     if max_len is None:
         max_len = int(n.max()) if len(n) else 1
     mask = token_mask(n, max_len)
     r = np.zeros((len(s), max_len)) if kl is None else -float(beta) * k * mask
     r[np.arange(len(s)), n - 1] += s
-    return _out(r, torch_out)
+    return like_input(r, torch_out)
 
 
 def token_advantages(
@@ -104,23 +104,23 @@ def token_advantages(
         ``(advantages, returns)``, each ``[B, L]``, zero on padding; returns = advantages +
         values (the critic's λ-return targets). Torch in → torch out, detached.
     """
-    torch_out = _is_torch(rewards, values)
+    torch_out = any_torch(rewards, values)
     gamma = check_unit_interval("gamma", gamma)
     lam = check_unit_interval("lam", lam)
-    r = _np("rewards", rewards, 2)
-    v = _np("values", values, 2)
+    r = as_batch_array("rewards", rewards, 2)
+    v = as_batch_array("values", values, 2)
     if v.shape != r.shape:
         raise ValueError(f"values must have the same shape as rewards {r.shape}, got {v.shape}")
     B, L = r.shape
-    n = _lengths(lengths, B, L)
+    n = as_lengths(lengths, B, L)
     mask = token_mask(n, L)
-    trunc_b = np.zeros(B, bool) if truncated is None else _np("truncated", truncated, 1)
+    trunc_b = np.zeros(B, bool) if truncated is None else as_batch_array("truncated", truncated, 1)
     if len(trunc_b) != B or not np.all((trunc_b == 0) | (trunc_b == 1)):
         raise ValueError(f"truncated must hold {B} booleans (one per sequence)")
     trunc_b = trunc_b.astype(bool)
     boot = np.zeros(B)
     if bootstrap_values is not None:
-        boot = _np("bootstrap_values", bootstrap_values, 1)
+        boot = as_batch_array("bootstrap_values", bootstrap_values, 1)
         if len(boot) != B:
             raise ValueError(f"bootstrap_values must have shape [B={B}], got {boot.shape}")
     elif trunc_b.any():
@@ -136,7 +136,7 @@ def token_advantages(
     trunc = end & trunc_b[:, None]
     # batch-first [B, L] → the course's time-first [L, B] and back
     adv = compute_gae(r.T, v.T, nv.T, term.T, trunc.T, gamma=gamma, lam=lam).T * mask
-    return _out(adv, torch_out), _out((adv + v) * mask, torch_out)
+    return like_input(adv, torch_out), like_input((adv + v) * mask, torch_out)
 
 
 def clipped_surrogate(

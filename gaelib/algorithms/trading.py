@@ -28,7 +28,7 @@ from ..core.advantages import compute_gae, discounted_returns
 from ..core.policies import softmax_linear_probs, softmax_linear_score
 from ..worlds.stock import check_prices, next_position
 
-__all__ = ["TradingPolicy", "run_policy", "TrainResult", "train_trading_policy"]
+__all__ = ["TradingPolicy", "TradingRollout", "run_policy", "TrainResult", "train_trading_policy"]
 
 
 @dataclass
@@ -68,7 +68,7 @@ class TradingPolicy:
 
 
 @dataclass
-class Rollout:
+class TradingRollout:
     """A batch of episodes from :func:`run_policy`, time-first ``[H, N]``."""
 
     features: np.ndarray  # [H, N, 3, D] f(s_t, a) for every action
@@ -88,7 +88,7 @@ def run_policy(
     rng: np.random.Generator | None = None,
     *,
     greedy: bool = False,
-) -> Rollout:
+) -> TradingRollout:
     """Play ``len(starts)`` episodes of ``horizon`` steps at once, with the environment's
     accounting (the tests check it against :class:`StockTradingEnv` step by step).
 
@@ -116,7 +116,7 @@ def run_policy(
         acts.append(a)
         poss.append(new)
         pos = new
-    return Rollout(np.asarray(feats), np.asarray(acts), np.asarray(rews), np.asarray(poss))
+    return TradingRollout(np.asarray(feats), np.asarray(acts), np.asarray(rews), np.asarray(poss))
 
 
 @dataclass

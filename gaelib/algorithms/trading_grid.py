@@ -23,7 +23,7 @@ import numpy as np
 
 from ..core._validate import check_positive_int, check_unit_interval
 from ..core.advantages import compute_gae, discounted_returns
-from ..worlds.stock_batch import BatchedTradingEnv, _stack_series
+from ..worlds.stock_batch import BatchedTradingEnv, stack_series
 from .trading import TradingPolicy, TrainResult
 
 __all__ = ["BatchRollout", "run_policies", "train_trading_policies"]
@@ -175,7 +175,7 @@ def train_trading_policies(
 
     ``progress``: show a tqdm bar over iterations (a string is its description).
     """
-    p, f = _stack_series(prices, x)
+    p, f = stack_series(prices, x)
     seeds = list(seeds)
     if not seeds or not all(
         isinstance(s, int | np.integer) and not isinstance(s, bool) and s >= 0 for s in seeds

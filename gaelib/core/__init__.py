@@ -5,15 +5,19 @@
 truncated and autoreset handled), ``policies`` (softmax-linear and MLP policies, value
 networks), ``numpy_mlp`` (the same MLPs' forward and backward passes in NumPy), ``seeding``,
 ``stats`` (paired comparisons over seeds), ``plots`` (the course style and ``save_figure``),
-``background`` (a trainer in a second process) and ``_validate`` (input checks).
-Imports nothing else from gaelib.
+``history`` (what a CartPole trainer returns, and the area under its learning curve),
+``background`` (a trainer in a second process), ``_validate`` (input checks) and ``_lazy``
+(the layers' loading on first use). Imports nothing from the other layers.
 """
+
+from typing import TYPE_CHECKING
 
 from ._lazy import lazy_submodules
 
 __all__ = [
     "advantages",
     "background",
+    "history",
     "numpy_mlp",
     "plots",
     "policies",
@@ -23,3 +27,18 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = lazy_submodules(__name__, __all__)
+
+if TYPE_CHECKING:  # what a type checker or an IDE sees; at run time each loads on first use
+    from . import (
+        advantages,
+        background,
+        history,
+        numpy_mlp,
+        plots,
+        policies,
+        rollouts,
+        seeding,
+        stats,
+    )
+
+del lazy_submodules, TYPE_CHECKING  # helpers, not modules of the layer

@@ -11,6 +11,8 @@ import importlib
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
+__all__ = ["lazy_submodules"]
+
 
 def lazy_submodules(
     package: str, names: Sequence[str]

@@ -13,7 +13,21 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = []
+__all__ = [
+    "check_unit_interval",
+    "check_non_negative",
+    "check_positive_int",
+    "check_non_empty",
+    "is_torch",
+    "as_float_array",
+    "as_flag_array",
+    "check_same_kind",
+    "check_same_shape",
+    "any_torch",
+    "as_batch_array",
+    "as_lengths",
+    "like_input",
+]
 
 
 def check_unit_interval(name: str, x: Any) -> float:
@@ -122,3 +136,46 @@ def check_same_shape(reference: str, shape: tuple[int, ...], name: str, arr: np.
         raise ValueError(
             f"{name} must have the same shape as {reference} {shape}, got {tuple(arr.shape)}"
         )
+
+
+# ---------------------------------------------- batches of sequences (chapter 7)
+
+
+def any_torch(*xs) -> bool:
+    """True when any of ``xs`` is a torch tensor (the output then is one too)."""
+    return any(isinstance(x, torch.Tensor) for x in xs)
+
+
+def as_batch_array(name: str, x, ndim: int) -> np.ndarray:
+    """A finite float64 array of a batch: ``[B]`` (``ndim=1``) or batch-first ``[B, L]``."""
+    if x is None:
+        raise ValueError(f"{name} is required, got None")
+    arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    if arr.ndim != ndim:
+        want = "[B]" if ndim == 1 else "[B, L] (batch-first)"
+        raise ValueError(f"{name} must have shape {want}, got shape {tuple(arr.shape)}")
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite")
+    return arr
+
+
+def as_lengths(lengths, B: int | None, max_len: int | None) -> np.ndarray:
+    """Sequence lengths ``[B]``: integers in ``[1, max_len]``, one per sequence."""
+    arr = as_batch_array("lengths", lengths, 1)
+    if np.any(arr != np.round(arr)):
+        raise ValueError("lengths must hold integers")
+    arr = arr.astype(np.int64)
+    if B is not None and len(arr) != B:
+        raise ValueError(f"lengths must have one entry per sequence ({B}), got {len(arr)}")
+    hi = max_len if max_len is not None else np.inf
+    if len(arr) and (arr.min() < 1 or arr.max() > hi):
+        raise ValueError(f"lengths must be in [1, {hi}] (a sequence has ≥ 1 token), got {arr}")
+    return arr
+
+
+def like_input(arr: np.ndarray, like_torch: bool):
+    """``arr`` back as a float32 torch tensor when the input was torch, else as it is."""
+    return torch.from_numpy(np.ascontiguousarray(arr)).float() if like_torch else arr

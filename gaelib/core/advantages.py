@@ -21,6 +21,7 @@ Index conventions (the same everywhere in the course). Arrays are time-first, ``
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ from ._validate import (
 )
 
 __all__ = [
+    "effective_horizon",
     "td_residuals",
     "compute_gae",
     "lambda_returns",
@@ -279,3 +281,13 @@ def nstep_advantages(
         alive = alive[: T - l] & cont[l - 1 : T - 1]
         adv[: T - l] += (gamma**l) * alive * delta[l:]
     return b.out(adv)
+
+
+def effective_horizon(gamma: float, lam: float = 1.0) -> float:
+    r"""Chapters 0 and 4: the total weight of the discounted sum,
+    :math:`H = \sum_{k\ge0} (\gamma\lambda)^k = 1/(1-\gamma\lambda)` (``inf`` when
+    :math:`\gamma\lambda = 1`); with λ = 1, the discount's horizon :math:`1/(1-\gamma)`."""
+    gamma = check_unit_interval("gamma", gamma)
+    lam = check_unit_interval("lam", lam)
+    decay = gamma * lam
+    return math.inf if decay == 1.0 else 1.0 / (1.0 - decay)

@@ -12,7 +12,7 @@ import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
-__all__ = ["train_in_background"]
+__all__ = ["BackgroundRun", "train_in_background"]
 
 
 class BackgroundRun:
@@ -42,8 +42,9 @@ class BackgroundRun:
 
 
 def train_in_background(fn: Callable, *args, **kwargs) -> BackgroundRun:
-    """Chapter 5: start ``fn(*args, **kwargs)`` — a gaelib trainer such as :func:`ppo_grid` —
-    in a second process and return at once; ``.result()`` waits for it and returns its value.
+    """Chapter 5: start ``fn(*args, **kwargs)`` — a gaelib trainer such as
+    :func:`gaelib.algorithms.lockstep.ppo_grid` — in a second process and return at once;
+    ``.result()`` waits for it and returns its value.
 
     The course's trainers run on one thread (results do not depend on the core count), so on
     a machine with two cores a second process trains while the notebook goes on with other

@@ -12,7 +12,7 @@ gradient by the chain rule — for hidden layers :math:`h^k = \tanh(W^k h^{k-1} 
 — and Adam after global gradient-norm clipping, on weights of one run or of K runs stacked
 along a leading axis. :class:`gaelib.algorithms.numpy_ppo.NumpyPPOUpdate` and the lockstep
 grids (:mod:`gaelib.algorithms.batched_actor_critic`) are built on them;
-``tests/test_backprop.py`` checks them against autograd and ``torch.optim.Adam``.
+``tests/test_numpy_ppo.py`` checks them against autograd and ``torch.optim.Adam``.
 """
 
 from __future__ import annotations

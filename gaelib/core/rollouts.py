@@ -21,7 +21,14 @@ import numpy as np
 from ._validate import check_positive_int
 from .policies import MLPPolicy
 
-__all__ = ["EpisodeBatch", "collect_episodes", "make_vector_env", "evaluate"]
+__all__ = [
+    "EpisodeBatch",
+    "collect_episodes",
+    "Rollout",
+    "RolloutCollector",
+    "make_vector_env",
+    "evaluate",
+]
 
 
 @dataclass

@@ -12,6 +12,8 @@ hints fill a module of their own, and chapters can be written side by side.)
 Imports from any layer below; never from :mod:`gaelib.widgets`.
 """
 
+from typing import TYPE_CHECKING
+
 from ..core._lazy import lazy_submodules
 
 __all__ = [
@@ -29,3 +31,8 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = lazy_submodules(__name__, __all__)
+
+if TYPE_CHECKING:  # what a type checker or an IDE sees; at run time each loads on first use
+    from . import ch00, ch01, ch02, ch03, ch04, ch04_horizon, ch05, ch05_ppo, ch06, ch07, ch08
+
+del lazy_submodules, TYPE_CHECKING  # helpers, not modules of the layer

@@ -1,8 +1,9 @@
 r"""Chapter 4 exercise checker: GAE's effective horizon, :math:`H = 1/(1-\gamma\lambda)`.
 
-:func:`check_effective_horizon` compares the learner's ``effective_horizon(gamma, lam)`` with the
-sum of GAE's weights; a wrong answer is recomputed under each classic mistake (γ or λ alone,
-an off-by-one, a bracket, the time constant) to name the bug.
+:func:`check_effective_horizon` compares the learner's ``effective_horizon(gamma, lam)`` with
+:func:`gaelib.core.advantages.effective_horizon`, the sum of GAE's weights; a wrong answer is
+recomputed under each classic mistake (γ or λ alone, an off-by-one, a bracket, the time constant) to
+name the bug.
 """
 
 from __future__ import annotations
@@ -12,17 +13,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..core.advantages import effective_horizon
 from ._common import Report, attempt, not_attempted
 
 __all__ = ["check_effective_horizon"]
 
 
 # --------------------------------------------------------------- effective horizon
-
-
-def _horizon(gamma: float, lam: float) -> float:
-    c = gamma * lam
-    return math.inf if c == 1.0 else 1.0 / (1.0 - c)
 
 
 def _div(a: float, b: float) -> float:
@@ -91,7 +88,7 @@ def check_effective_horizon(fn: Callable) -> bool:
             except (TypeError, ValueError):
                 status = "type"
             else:
-                if not _same(got, _horizon(gamma, lam)):
+                if not _same(got, effective_horizon(gamma, lam)):
                     got_all[i] = got
         outcomes.append((status, got))
     names = [msg for msg, _ in _horizon_mistakes(0.5, 0.5)]
@@ -105,7 +102,7 @@ def check_effective_horizon(fn: Callable) -> bool:
         None,
     )
     for (gamma, lam, label), (status, got) in zip(cases, outcomes, strict=True):
-        want = _horizon(gamma, lam)
+        want = effective_horizon(gamma, lam)
         if status == "error":
             msg = f"raised {type(got).__name__}: {got}"
             if isinstance(got, ZeroDivisionError) and gamma * lam == 1.0:

@@ -6,8 +6,15 @@ figures and the latency benchmark call); the explorer only connects it to ipywid
 sliders. Imports from any layer below; never from :mod:`gaelib.exercises`.
 """
 
+from typing import TYPE_CHECKING
+
 from ..core._lazy import lazy_submodules
 
 __all__ = ["blit", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "ch07"]
 
 __getattr__, __dir__ = lazy_submodules(__name__, __all__)
+
+if TYPE_CHECKING:  # what a type checker or an IDE sees; at run time each loads on first use
+    from . import blit, ch00, ch01, ch02, ch03, ch04, ch05, ch06, ch07
+
+del lazy_submodules, TYPE_CHECKING  # helpers, not modules of the layer

@@ -7,25 +7,17 @@ figures and the latency benchmark call); the explorer only connects it to ipywid
 
 from __future__ import annotations
 
-import math
-
 import matplotlib.pyplot as plt
 import numpy as np
 
 from ..core._validate import check_positive_int, check_unit_interval
+from ..core.advantages import effective_horizon
 
 __all__ = [
-    "effective_horizon",
     "plot_discount_weights",
     "discount_weights_figure",
     "discount_explorer",
 ]
-
-
-def effective_horizon(gamma: float) -> float:
-    r"""Chapter 0: :math:`H = \sum_{k\ge0} \gamma^k = 1/(1-\gamma)` (``inf`` for γ=1)."""
-    gamma = check_unit_interval("gamma", gamma)
-    return math.inf if gamma == 1.0 else 1.0 / (1.0 - gamma)
 
 
 def _discount_static(ax: plt.Axes, max_k: int) -> None:

@@ -8,7 +8,7 @@ sliders move); the explorers redraw only the dynamic part (:mod:`gaelib.widgets.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 
 from ..core._validate import check_positive_int, check_unit_interval
 from ..core.advantages import compute_gae
-from ..worlds.estimators import gae_error_vs_lambda
+from ..worlds.estimators import CriticErrorProblem
 from .blit import BlitFrames, blit_explorer
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "plot_trajectory_advantages",
     "trajectory_advantages_figure",
     "trajectory_advantages_explorer",
-    "CriticErrorProblem",
     "plot_bias_variance",
     "bias_variance_figure",
     "bias_variance_explorer",
@@ -198,38 +197,6 @@ def trajectory_advantages_explorer(traj: Trajectory, gamma: float = 0.99, lam: f
 
 
 # ------------------------------------------------ (c) exact bias², variance, MSE vs λ
-
-
-@dataclass(frozen=True)
-class CriticErrorProblem:
-    """A tabular MDP, its start distribution and a fixed direction of critic error: the
-    critic is :math:`\\hat V = V^\\pi + \\sigma z`."""
-
-    P: np.ndarray
-    R: np.ndarray
-    pi: np.ndarray
-    terminal: np.ndarray
-    mu0: np.ndarray
-    z: np.ndarray
-    lams: np.ndarray = field(default_factory=lambda: np.linspace(0.0, 1.0, 41))
-
-    def curves(self, sigma: float, gamma: float):
-        """``(bias2, var, mse)`` over ``self.lams`` (exact; :func:`gae_error_vs_lambda`)."""
-        if not (isinstance(sigma, int | float) and sigma >= 0 and math.isfinite(sigma)):
-            raise ValueError(f"sigma must be a non-negative number, got {sigma!r}")
-        return gae_error_vs_lambda(
-            self.P,
-            self.R,
-            self.pi,
-            sigma * self.z,
-            self.lams,
-            gamma=gamma,
-            mu0=self.mu0,
-            terminal=self.terminal,
-        )
-
-    def best_lambda(self, sigma: float, gamma: float) -> float:
-        return float(self.lams[np.argmin(self.curves(sigma, gamma)[2])])
 
 
 SIGMAS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6)

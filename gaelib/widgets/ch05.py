@@ -15,47 +15,20 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from ..core.history import grid_auc, sweep_auc, sweep_curves
 from .blit import BlitFrames
 
 __all__ = [
-    "sweep_curves",
-    "sweep_auc",
     "plot_lambda_sweep",
     "plot_sweep_auc",
     "plot_learners_auc",
     "lambda_sweep_figure",
-    "grid_auc",
     "plot_gamma_lambda_map",
     "gamma_row_figure",
     "grid_rows_figure",
     "grid_explorer",
     "train_explorer",
 ]
-
-
-def _curve(history, grid: np.ndarray) -> np.ndarray:
-    """A run's 'mean return of the last 20 episodes' on ``grid`` (steps), 0 before data."""
-    steps, ret = history.iteration_env_steps, history.iteration_mean_return
-    ok = ~np.isnan(ret)
-    if not ok.any():
-        return np.zeros_like(grid, dtype=float)
-    return np.interp(grid, steps[ok], ret[ok], left=ret[ok][0])
-
-
-def sweep_curves(sweep: dict, n_points: int = 100) -> tuple[np.ndarray, dict]:
-    """Chapter 5: ``(grid, {lam: [n_seeds, n_points] curves})`` on a common step grid."""
-    if not sweep:
-        raise ValueError("sweep must map at least one λ to a list of runs")
-    end = min(h.iteration_env_steps[-1] for runs in sweep.values() for h in runs)
-    grid = np.linspace(0, end, n_points)
-    return grid, {lam: np.array([_curve(h, grid) for h in runs]) for lam, runs in sweep.items()}
-
-
-def sweep_auc(sweep: dict) -> dict:
-    """Chapter 5: the area under each run's learning curve, as its mean return over training
-    (``{lam: array over seeds}``) — one number per run that rewards learning fast."""
-    _, curves = sweep_curves(sweep)
-    return {lam: c.mean(axis=1) for lam, c in curves.items()}
 
 
 # Okabe & Ito's colour-blind-safe palette (yellow left out: too pale on white), ordered so that
@@ -153,24 +126,6 @@ def lambda_sweep_figure(sweep: dict) -> plt.Figure:
     np.atleast_1d(axes)[0].set_ylabel("return (last 20)")
     fig.tight_layout()
     return fig
-
-
-def grid_auc(grid: dict) -> tuple[list[float], list[float], np.ndarray, np.ndarray]:
-    """Chapter 5: a γ × λ grid ``{(gamma, lam): [History, ...]}`` (from
-    :func:`gaelib.algorithms.lockstep.actor_critic_grid`) as ``(gammas, lams, mean, se)``: the mean
-    area under the learning curve over seeds, ``[n_gamma, n_lam]``, and its standard error."""
-    if not grid or not all(isinstance(k, tuple) and len(k) == 2 for k in grid):
-        raise ValueError("grid must map (gamma, lam) pairs to lists of runs")
-    auc = sweep_auc(grid)
-    gammas = sorted({g for g, _ in grid})
-    lams = sorted({lam for _, lam in grid})
-    mean = np.full((len(gammas), len(lams)), np.nan)
-    se = np.full_like(mean, np.nan)
-    for (g, lam), a in auc.items():
-        i, j = gammas.index(g), lams.index(lam)
-        mean[i, j] = a.mean()
-        se[i, j] = a.std(ddof=1) / math.sqrt(len(a)) if len(a) > 1 else 0.0
-    return gammas, lams, mean, se
 
 
 def plot_gamma_lambda_map(ax: plt.Axes, grid: dict) -> None:

@@ -31,7 +31,7 @@ chapter's sliders draw.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,6 +39,7 @@ from ..core._validate import check_non_negative, check_positive_int, check_unit_
 from .mdp import exact_values
 
 __all__ = [
+    "CriticErrorProblem",
     "AdvantageProblem",
     "advantage_problem",
     "delta_moments",
@@ -303,3 +304,37 @@ def kstep_tradeoff(problem: AdvantageProblem, sigma: float, k_max: int = 30) -> 
         "var": rows[:, 1],
         "mse": rows[:, 2],
     }
+
+
+# ------------------------------------------- chapter 4: GAE's error against λ, for a critic error σ
+
+
+@dataclass(frozen=True)
+class CriticErrorProblem:
+    """Chapter 4: a tabular MDP, its start distribution and a fixed direction of critic error:
+    the critic is :math:`\\hat V = V^\\pi + \\sigma z`."""
+
+    P: np.ndarray
+    R: np.ndarray
+    pi: np.ndarray
+    terminal: np.ndarray
+    mu0: np.ndarray
+    z: np.ndarray
+    lams: np.ndarray = field(default_factory=lambda: np.linspace(0.0, 1.0, 41))
+
+    def curves(self, sigma: float, gamma: float):
+        """``(bias2, var, mse)`` over ``self.lams`` (exact; :func:`gae_error_vs_lambda`)."""
+        sigma = check_non_negative("sigma", sigma)
+        return gae_error_vs_lambda(
+            self.P,
+            self.R,
+            self.pi,
+            sigma * self.z,
+            self.lams,
+            gamma=gamma,
+            mu0=self.mu0,
+            terminal=self.terminal,
+        )
+
+    def best_lambda(self, sigma: float, gamma: float) -> float:
+        return float(self.lams[np.argmin(self.curves(sigma, gamma)[2])])

@@ -13,6 +13,7 @@ fits the reference policy :math:`\pi_{\text{ref}}` by supervised learning, and
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -20,6 +21,9 @@ from ..core.seeding import seed_everything
 from .lm_task import EOS, PAD, CountingTask, sequence_lengths, token_mask
 
 __all__ = [
+    "model_inputs",
+    "sample_stack",
+    "stack_log_probs",
     "TokenGRU",
     "GRUStack",
     "token_log_probs",
@@ -208,7 +212,7 @@ class GRUStack(nn.Module):
         return out
 
 
-def _inputs(prompts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+def model_inputs(prompts: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     """``[prompt, y_0 … y_{L-1}]`` with padding replaced by EOS (never read: masked)."""
     x = torch.cat([prompts[:, None], tokens], dim=1)
     return torch.where(x == PAD, torch.full_like(x, EOS), x)
@@ -218,7 +222,7 @@ def token_log_probs(policy: TokenGRU, prompts, tokens) -> torch.Tensor:
     r""":math:`\log\pi(y_t \mid x, y_{<t})` for every position, ``[B, L]`` (garbage on padding:
     mask it)."""
     prompts, tokens = torch.as_tensor(prompts), torch.as_tensor(tokens)
-    logits, _ = policy(_inputs(prompts, tokens)[:, :-1])
+    logits, _ = policy(model_inputs(prompts, tokens)[:, :-1])
     tok = torch.where(tokens == PAD, torch.full_like(tokens, EOS), tokens)
     return torch.log_softmax(logits, -1).gather(-1, tok[..., None])[..., 0]
 
@@ -226,7 +230,7 @@ def token_log_probs(policy: TokenGRU, prompts, tokens) -> torch.Tensor:
 def token_values(value: TokenGRU, prompts, tokens) -> torch.Tensor:
     r"""The critic's :math:`V(s_t)`, :math:`s_t = (x, y_{<t})`, for every position, ``[B, L]``
     (garbage on padding: mask it)."""
-    v, _ = value(_inputs(torch.as_tensor(prompts), torch.as_tensor(tokens))[:, :-1])
+    v, _ = value(model_inputs(torch.as_tensor(prompts), torch.as_tensor(tokens))[:, :-1])
     return v
 
 
@@ -278,3 +282,36 @@ def evaluate_score(policy: TokenGRU, task: CountingTask, *, n: int = 2048, seed:
     tokens, _ = sample(policy, prompts, task.max_len, gen)
     scores = task.score(prompts.numpy(), tokens)
     return float(scores.mean()), scores
+
+
+@torch.no_grad()
+def sample_stack(policy: GRUStack, prompts: torch.Tensor, max_len: int, gens) -> np.ndarray:
+    """:func:`gaelib.worlds.lm_model.sample` for ``R`` stacked policies at once, ``prompts [R, B]``
+    → ``tokens [R, B, max_len]``; run ``r`` draws from ``gens[r]`` exactly as :func:`sample`
+    would (one ``multinomial`` per step until all its texts have ended)."""
+    R, B = prompts.shape
+    tokens = torch.full((R, B, max_len), PAD, dtype=torch.long)
+    done = torch.zeros(R, B, dtype=torch.bool)
+    x, h = prompts[..., None], None
+    live = list(range(R))
+    for t in range(max_len):
+        logits, h = policy(x, h)
+        probs = torch.softmax(logits[:, :, 0], -1)
+        tok = torch.full((R, B), EOS, dtype=torch.long)
+        for r in live:
+            tok[r] = torch.multinomial(probs[r], 1, generator=gens[r])[:, 0]
+        tokens[:, :, t] = torch.where(done, PAD, tok)
+        done |= tok == EOS
+        live = [r for r in live if not bool(done[r].all())]
+        if not live:
+            break
+        x = tok[..., None]
+    return tokens.numpy()
+
+
+def stack_log_probs(policy: GRUStack, inputs: torch.Tensor, tokens: torch.Tensor):
+    """:func:`gaelib.worlds.lm_model.token_log_probs` for stacked policies: ``inputs [R, B, L+1]``
+    (from :func:`model_inputs`), ``tokens [R, B, L]`` → ``[R, B, L]``."""
+    logits, _ = policy(inputs[..., :-1])
+    tok = torch.where(tokens == PAD, torch.full_like(tokens, EOS), tokens)
+    return torch.log_softmax(logits, -1).gather(-1, tok[..., None])[..., 0]

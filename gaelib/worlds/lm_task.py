@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..core._validate import check_positive_int
+from ..core._validate import as_lengths, check_positive_int
 
 __all__ = ["PAD", "EOS", "CountingTask", "sequence_lengths", "token_mask"]
 
@@ -94,43 +94,7 @@ class CountingTask:
         return prompts, tokens
 
 
-# ------------------------------------------------------ per-token rewards and advantages
-
-
-def _is_torch(*xs) -> bool:
-    return any(isinstance(x, torch.Tensor) for x in xs)
-
-
-def _np(name: str, x, ndim: int) -> np.ndarray:
-    if x is None:
-        raise ValueError(f"{name} is required, got None")
-    arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise ValueError(f"{name} must be a numeric array, got dtype {arr.dtype}")
-    if arr.ndim != ndim:
-        want = "[B]" if ndim == 1 else "[B, L] (batch-first)"
-        raise ValueError(f"{name} must have shape {want}, got shape {tuple(arr.shape)}")
-    arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite")
-    return arr
-
-
-def _lengths(lengths, B: int | None, max_len: int | None) -> np.ndarray:
-    arr = _np("lengths", lengths, 1)
-    if np.any(arr != np.round(arr)):
-        raise ValueError("lengths must hold integers")
-    arr = arr.astype(np.int64)
-    if B is not None and len(arr) != B:
-        raise ValueError(f"lengths must have one entry per sequence ({B}), got {len(arr)}")
-    hi = max_len if max_len is not None else np.inf
-    if len(arr) and (arr.min() < 1 or arr.max() > hi):
-        raise ValueError(f"lengths must be in [1, {hi}] (a sequence has ≥ 1 token), got {arr}")
-    return arr
-
-
-def _out(arr: np.ndarray, like_torch: bool):
-    return torch.from_numpy(np.ascontiguousarray(arr)).float() if like_torch else arr
+# ------------------------------------------------------------------ batch layout
 
 
 def sequence_lengths(tokens, eos: int = EOS) -> np.ndarray:
@@ -146,5 +110,5 @@ def sequence_lengths(tokens, eos: int = EOS) -> np.ndarray:
 def token_mask(lengths, max_len: int) -> np.ndarray:
     """``mask[b, t] = t < lengths[b]``: True on real tokens, False on padding. ``[B, L]``."""
     max_len = check_positive_int("max_len", max_len)
-    lengths = _lengths(lengths, None, max_len)
+    lengths = as_lengths(lengths, None, max_len)
     return np.arange(max_len)[None, :] < lengths[:, None]

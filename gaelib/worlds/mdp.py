@@ -28,6 +28,7 @@ from ..core._validate import check_positive_int, check_unit_interval
 
 __all__ = [
     "exact_values",
+    "slippery_corridor",
     "random_walk_mdp",
     "random_walk_true_values",
     "rms_error",

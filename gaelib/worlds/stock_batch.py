@@ -18,13 +18,13 @@ import numpy as np
 from ..core._validate import check_positive_int
 from .stock import BUY, SELL, check_prices
 
-__all__ = ["BatchedTradingEnv"]
+__all__ = ["BatchedTradingEnv", "stack_series"]
 
 
 # ------------------------------------------------------------------ lockstep: K runs at once
 
 
-def _stack_series(prices, x, x_name: str = "x") -> tuple[np.ndarray, np.ndarray]:
+def stack_series(prices, x, x_name: str = "x") -> tuple[np.ndarray, np.ndarray]:
     """``prices [K, T]`` and ``x [K, T, k]`` from one series (``[T]``, ``[T, k]``) or K."""
     p = np.asarray(prices, dtype=np.float64)
     if p.ndim == 1:
@@ -80,7 +80,7 @@ class BatchedTradingEnv:
     """
 
     def __init__(self, prices, features, cost: float):
-        self.prices, self.features = _stack_series(prices, features, "features")
+        self.prices, self.features = stack_series(prices, features, "features")
         if isinstance(cost, bool) or not isinstance(cost, int | float) or not cost >= 0:
             raise ValueError(f"cost must be a non-negative number, got {cost!r}")
         if not np.isfinite(cost):

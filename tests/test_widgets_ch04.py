@@ -22,7 +22,7 @@ def problem():
     mu0[10] = 1.0
     z = np.random.default_rng(0).normal(size=21)
     z[[0, 20]] = 0
-    return ch04.CriticErrorProblem(P, R, pi, term, mu0, z)
+    return estimators.CriticErrorProblem(P, R, pi, term, mu0, z)
 
 
 def trajectory():

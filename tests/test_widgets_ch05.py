@@ -10,7 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from gaelib.algorithms.history import History
+from gaelib.core import history
+from gaelib.core.history import History
 from gaelib.widgets import ch05
 
 
@@ -23,14 +24,14 @@ def fake_run(level: float, end: int = 1000) -> History:
 
 def test_sweep_curves_and_auc():
     sweep = {0.5: [fake_run(10), fake_run(20)], 0.95: [fake_run(100), fake_run(200, end=900)]}
-    grid, curves = ch05.sweep_curves(sweep, n_points=50)
+    grid, curves = history.sweep_curves(sweep, n_points=50)
     assert grid[-1] == 900  # the shortest run sets the common grid
     assert curves[0.5].shape == (2, 50)
-    auc = ch05.sweep_auc(sweep)
+    auc = history.sweep_auc(sweep)
     np.testing.assert_allclose(auc[0.5], [10, 20])
     np.testing.assert_allclose(auc[0.95], [100, 200])
     with pytest.raises(ValueError, match="sweep"):
-        ch05.sweep_curves({})
+        history.sweep_curves({})
 
 
 def test_sweep_figures():
@@ -70,7 +71,7 @@ def test_grid_auc_and_heat_map():
         (0.99, 0.5): [fake_run(5), fake_run(5)],
         (0.99, 0.95): [fake_run(60), fake_run(80)],
     }
-    gammas, lams, mean, se = ch05.grid_auc(grid)
+    gammas, lams, mean, se = history.grid_auc(grid)
     assert gammas == [0.9, 0.99] and lams == [0.5, 0.95]
     np.testing.assert_allclose(mean, [[20, 110], [5, 70]])
     np.testing.assert_allclose(se, [[10, 10], [0, 10]])  # std(ddof=1)/sqrt(2) of pairs 20 apart
@@ -82,7 +83,7 @@ def test_grid_auc_and_heat_map():
     assert framed == [(1, 0), (1, 1)]  # each row's best λ: 0.95
     plt.close(fig)
     with pytest.raises(ValueError, match="grid"):
-        ch05.grid_auc({0.5: [fake_run(1)]})
+        history.grid_auc({0.5: [fake_run(1)]})
 
 
 def test_train_explorer_takes_a_grid(monkeypatch):

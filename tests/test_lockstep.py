@@ -5,7 +5,7 @@ the one-run trainers they batch.
 Oracles: :func:`gaelib.algorithms.actor_critic.actor_critic` and :func:`gaelib.algorithms.ppo.ppo`
 themselves (a one-run grid must reproduce them: the same episodes, the same weights), and
 :class:`gaelib.algorithms.numpy_ppo.NumpyPPOUpdate` (itself held to autograd in
-``test_backprop.py``) run by run for the batched gradient (plain and PPO-clipped), clipping and
+``test_numpy_ppo.py``) run by run for the batched gradient (plain and PPO-clipped), clipping and
 Adam.
 """
 
@@ -22,9 +22,9 @@ from gaelib.algorithms.batched_actor_critic import BatchedActorCritic
 from gaelib.algorithms.lockstep import actor_critic_grid, ppo_grid
 from gaelib.algorithms.numpy_ppo import NumpyPPOUpdate
 from gaelib.algorithms.ppo import ppo
+from gaelib.core import history
 from gaelib.core.background import train_in_background
 from gaelib.core.policies import MLPPolicy, ValueNet
-from gaelib.widgets import ch05
 
 
 def params(h):
@@ -130,7 +130,7 @@ def test_batched_steps_match_numpy_update_run_by_run(clip):
 
 def test_grid_learns_and_keeps_runs_apart():
     grid = actor_critic_grid([0.99], [0.0, 0.95], [0, 1], total_steps=20_000)
-    auc = ch05.sweep_auc(grid)
+    auc = history.sweep_auc(grid)
     # measured (2026-12-01): AUC λ=0: 30.2, 11.5; λ=0.95: 63.6, 80.0 — learning, and not by luck
     assert auc[(0.99, 0.95)].mean() > 2 * auc[(0.99, 0.0)].mean()
     assert auc[(0.99, 0.95)].min() > 2 * 22  # random play scores about 22
