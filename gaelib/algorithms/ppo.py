@@ -12,7 +12,7 @@ Each iteration collects ``n_steps`` steps from ``num_envs`` environments
 
 With ``clip=None`` the policy term is the actor-critic's
 :math:`-\frac1B\sum_i \hat A_i \log\pi_\theta(a_i|s_i)` (:mod:`gaelib.algorithms.actor_critic`).
-``backend="numpy"`` takes the same steps through
+``backend="numpy"`` (the default) takes the same steps through
 :class:`gaelib.algorithms.numpy_ppo.NumpyPPOUpdate`, several times faster.
 """
 

@@ -1,8 +1,10 @@
 r"""Advantage estimators: TD residuals, GAE, λ-returns, discounted returns, k-step advantages.
 
-Defined in chapters 3–4 (used from chapter 1 on). Pure array maths: numpy in → numpy out,
-torch in → torch out (same dtype and device; the result is detached, because advantages and
-returns are *targets* — no gradient may flow through them into the policy or the critic).
+The TD residual is chapter 2's, the k-step advantages chapter 3's, GAE and the λ-return
+chapter 4's, the effective horizon chapter 0's (discounted returns are used from chapter 1 on). Pure
+array maths: numpy in → numpy out, torch in → torch out (same dtype and device; the result is
+detached, because advantages and returns are *targets* — no gradient may flow through them into the
+policy or the critic).
 
 Index conventions (the same everywhere in the course). Arrays are time-first, ``[T]`` or
 ``[T, N]`` for N parallel environments:
