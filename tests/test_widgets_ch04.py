@@ -74,8 +74,12 @@ def test_critic_error_problem_curves():
     np.testing.assert_allclose(m, b + v)
     assert 0.0 < p.best_lambda(0.2, 0.99) < 1.0
     assert p.best_lambda(0.0, 0.99) == 0.0  # an exact critic: δ is exact here
-    with pytest.raises(ValueError, match="sigma"):
-        p.curves(-1.0, 0.99)
+    for bad in (-1.0, float("inf"), float("nan"), True, "0.2"):
+        with pytest.raises(ValueError, match="sigma"):
+            p.curves(bad, 0.99)
+    # any real number type (NumPy's included) is a σ: the same curves as the float
+    for same in (np.float32(0.5), np.float64(0.5), 0.5):
+        np.testing.assert_allclose(p.curves(same, 0.99)[2], p.curves(0.5, 0.99)[2])
     with pytest.raises(ValueError, match="V_error"):
         estimators.gae_error_vs_lambda(
             p.P, p.R, p.pi, np.zeros(3), p.lams, gamma=0.9, mu0=p.mu0, terminal=p.terminal

@@ -87,7 +87,7 @@ def _rollout(theta, z, env, starts, horizon, uniforms) -> BatchRollout:
             below0 = np.where(flat, cdf0[0, h], cdf0[1, h]) < u
             below1 = np.where(flat, cdf1[0, h], cdf1[1, h]) < u
             a = np.where(below0, np.where(below1, 2, 1), 0)
-        _, r, _ = env._step(a, observe=False)
+        _, r, _ = env.step(a, observe=False, check=False)
         acts.append(a)
         rews.append(r)
         poss.append(env.position)

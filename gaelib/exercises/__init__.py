@@ -9,7 +9,8 @@ for a wrong answer, an explanation of the likely mistake. It returns ``True`` wh
 (A package rather than one ``exercises.py``: each chapter's checkers with their wrong-variant
 hints fill a module of their own, and chapters can be written side by side.)
 
-Imports from any layer below; never from :mod:`gaelib.widgets`.
+Imports from its own layer (with no cycle) and the layers below; never from
+:mod:`gaelib.widgets`.
 """
 
 from typing import TYPE_CHECKING

@@ -3,7 +3,8 @@
 
 Each explorer wraps a plain, tested function that returns a figure (what the static fallback
 figures and the latency benchmark call); the explorer only connects it to ipywidgets
-sliders. Imports from any layer below; never from :mod:`gaelib.exercises`.
+sliders. Imports from its own layer (with no cycle) and the layers below; never from
+:mod:`gaelib.exercises`.
 """
 
 from typing import TYPE_CHECKING

@@ -80,8 +80,8 @@ def plot_sweep_auc(ax: plt.Axes, sweep: dict) -> None:
 
 def plot_learners_auc(ax: plt.Axes, aucs: dict, random_level: float | None = None) -> None:
     """Chapter 5: the AUC per λ of several learners side by side — ``aucs`` maps a learner's
-    name to ``{lam: array over seeds}`` (from :func:`sweep_auc`); bars show the mean, dots
-    the seeds; ``random_level`` draws a random policy's score as a dashed line."""
+    name to ``{lam: array over seeds}`` (from :func:`gaelib.core.history.sweep_auc`); bars show the
+    mean, dots the seeds; ``random_level`` draws a random policy's score as a dashed line."""
     if not aucs or not all(isinstance(v, dict) and v for v in aucs.values()):
         raise ValueError("aucs must map each learner to a non-empty {lam: scores} dict")
     lams = sorted({lam for v in aucs.values() for lam in v})

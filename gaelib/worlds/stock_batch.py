@@ -125,21 +125,21 @@ class BatchedTradingEnv:
         self.steps_left = horizon
         return self.observation()
 
-    def step(self, actions: np.ndarray, *, observe: bool = True):
+    def step(self, actions: np.ndarray, *, observe: bool = True, check: bool = True):
         """Apply ``actions [K, E]`` (0 sell, 1 hold, 2 buy). Returns the observations (``None``
         with ``observe=False``), the rewards ``[K, E]`` and ``truncated`` (True on the last of
-        the ``horizon`` steps)."""
+        the ``horizon`` steps). ``check=False`` skips the checks of ``actions``, for a rollout loop
+        whose actions are valid by construction (``gaelib.algorithms.trading_grid``)."""
         if self.steps_left <= 0:
             raise ValueError("step called after the last step of the horizon; call reset")
-        actions = np.asarray(actions)
-        if actions.shape != self.t.shape:
-            raise ValueError(f"actions must have shape {self.t.shape}, got {actions.shape}")
-        if not np.issubdtype(actions.dtype, np.integer) or np.any((actions < 0) | (actions > 2)):
-            raise ValueError("actions must be integers 0 (sell), 1 (hold) or 2 (buy)")
-        return self._step(actions, observe)
-
-    def _step(self, actions: np.ndarray, observe: bool):
-        # step without the checks, for the rollout loop (its actions are valid by construction)
+        if check:
+            actions = np.asarray(actions)
+            if actions.shape != self.t.shape:
+                raise ValueError(f"actions must have shape {self.t.shape}, got {actions.shape}")
+            if not np.issubdtype(actions.dtype, np.integer) or np.any(
+                (actions < 0) | (actions > 2)
+            ):
+                raise ValueError("actions must be integers 0 (sell), 1 (hold) or 2 (buy)")
         new = np.where(actions == SELL, 0.0, np.where(actions == BUY, 1.0, self.position))
         move = self._episode_moves[self._h]
         rewards = new * move - self.cost * np.abs(new - self.position)
