@@ -67,7 +67,7 @@ def test_gradient_matches_autograd(hidden, clip, ent_coef):
     parts = up.gradient(obs, act, old, normalised(adv), ret, clip)
     np.testing.assert_allclose(up.grad, expected, rtol=2e-4, atol=2e-6)
     assert np.abs(expected).max() > 1e-3  # a real gradient, not zeros on both sides
-    assert set(parts) == {"policy_loss", "value_loss", "entropy"}
+    assert set(parts) == {"policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"}
     t = [torch.as_tensor(x) for x in b]
     with torch.no_grad():
         policy_only = ppo_loss(policy, value, *t, clip=clip, vf_coef=0.0).item()

@@ -38,7 +38,7 @@ from torch import nn
 
 from ..core.numpy_mlp import clip_and_adam, mlp_backward, mlp_forward
 
-__all__ = ["NumpyPPOUpdate"]
+__all__ = ["NumpyPPOUpdate", "ratio_diagnostics"]
 
 
 def _linears(name: str, module: nn.Module) -> list[nn.Linear]:
@@ -56,6 +56,21 @@ def _linears(name: str, module: nn.Module) -> list[nn.Linear]:
             f"in a Linear layer; got {[type(m).__name__ for m in leaves]}"
         )
     return leaves[::2]
+
+
+def ratio_diagnostics(ratio: np.ndarray, log_ratio: np.ndarray, clip: float | None) -> dict:
+    r"""What a practitioner watches in one PPO minibatch, from its probability ratios
+    :math:`\rho_i = \pi_\theta(a_i|s_i) / \pi_{old}(a_i|s_i)` (``log_ratio`` = their logs):
+
+    * ``approx_kl`` — the mean of :math:`(\rho_i - 1) - \log\rho_i`, an estimate of
+      :math:`\mathrm{KL}(\pi_{old}\,\|\,\pi_\theta)` that is unbiased and never negative
+      (J. Schulman, *Approximating KL Divergence*, 2020);
+    * ``clip_fraction`` — the share of steps with :math:`|\rho_i - 1| > \epsilon`, where the
+      clip is active for one sign of the advantage (NaN when there is no clip).
+    """
+    kl = float(np.mean((ratio - 1.0) - log_ratio))
+    frac = float("nan") if clip is None else float(np.mean(np.abs(ratio - 1.0) > clip))
+    return {"approx_kl": kl, "clip_fraction": frac}
 
 
 def _check_coef(name: str, x, *, positive: bool = False) -> float:
@@ -151,7 +166,8 @@ class NumpyPPOUpdate:
         """Fill :attr:`grad` with :math:`\\nabla L` (policy then critic parameters, flat).
 
         ``advantages`` are used as given (normalise them first); ``clip=None`` is the plain
-        actor-critic loss :math:`-\\hat A \\log\\pi`. Returns the loss parts (floats).
+        actor-critic loss :math:`-\\hat A \\log\\pi`. Returns the loss parts and the
+        diagnostics of :func:`ratio_diagnostics` (floats).
         """
         B = len(actions)
         hs, z = mlp_forward(self._pw, obs)
@@ -162,11 +178,12 @@ class NumpyPPOUpdate:
         logp_all = z - np.log(s)
         rows = np.arange(B)
         logp = logp_all[rows, actions]
+        log_ratio = logp - old_logp
+        ratio = np.exp(log_ratio)
         if clip is None:
             dlogp = advantages * np.float32(-1.0 / B)
             pg_loss = -float(np.dot(logp, advantages)) / B
         else:
-            ratio = np.exp(logp - old_logp)
             surr1, surr2 = ratio * advantages, np.clip(ratio, 1 - clip, 1 + clip) * advantages
             dlogp = np.where(surr1 <= surr2, surr1 * np.float32(-1.0 / B), np.float32(0.0))
             pg_loss = -float(np.minimum(surr1, surr2).mean())
@@ -183,6 +200,7 @@ class NumpyPPOUpdate:
             "policy_loss": pg_loss,
             "value_loss": float(np.dot(err, err)) / B,
             "entropy": float(entropy.mean()),
+            **ratio_diagnostics(ratio, log_ratio, clip),
         }
 
     # ------------------------------------------------------------------ the step

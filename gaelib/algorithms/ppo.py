@@ -13,7 +13,9 @@ Each iteration collects ``n_steps`` steps from ``num_envs`` environments
 With ``clip=None`` the policy term is the actor-critic's
 :math:`-\frac1B\sum_i \hat A_i \log\pi_\theta(a_i|s_i)` (:mod:`gaelib.algorithms.actor_critic`).
 ``backend="numpy"`` (the default) takes the same steps through
-:class:`gaelib.algorithms.numpy_ppo.NumpyPPOUpdate`, several times faster.
+:class:`gaelib.algorithms.numpy_ppo.NumpyPPOUpdate`, several times faster. Each update's
+diagnostics — approximate KL, clip fraction, entropy, losses, the critic's explained variance —
+are recorded in the returned ``History.diagnostics``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from ..core.history import History
 from ..core.policies import MLPPolicy, ValueNet
 from ..core.rollouts import RolloutCollector, make_vector_env
 from ..core.seeding import seed_everything
-from .numpy_ppo import NumpyPPOUpdate
+from .numpy_ppo import NumpyPPOUpdate, ratio_diagnostics
 
 __all__ = ["ppo_loss", "ppo"]
 
@@ -48,6 +50,7 @@ def ppo_loss(
     vf_coef: float = 0.5,
     ent_coef: float = 0.0,
     normalize: bool = True,
+    stats: dict | None = None,
 ) -> torch.Tensor:
     r"""Chapter 5: the loss of one minibatch — PPO-clip, or the actor-critic's when ``clip=None``.
 
@@ -59,7 +62,9 @@ def ppo_loss(
     with :math:`-\frac1B\sum_i \hat A_i \log\pi_\theta(a_i|s_i)` as the policy term when
     ``clip`` is None. ``advantages`` (detached: plain data) are standardised within the
     minibatch when ``normalize`` and B > 1; ``returns`` are the critic's targets
-    :math:`G_i`.
+    :math:`G_i`. A dict passed as ``stats`` receives the minibatch's diagnostics (floats):
+    ``policy_loss``, ``value_loss``, ``entropy``, and ``approx_kl`` and ``clip_fraction`` of
+    :func:`gaelib.algorithms.numpy_ppo.ratio_diagnostics`.
     """
     B = len(actions)
     if actions.ndim != 1 or B < 1 or actions.dtype not in (torch.int64, torch.int32):
@@ -76,14 +81,24 @@ def ppo_loss(
         a = (a - a.mean()) / (a.std() + 1e-8)
     log_probs = policy(obs).log_softmax(-1)  # [B, A]; cheaper than a Categorical
     logp = log_probs.gather(1, actions[:, None]).squeeze(1)
+    log_ratio = logp - old_logp
+    ratio = torch.exp(log_ratio)
     if clip is None:
         pg_loss = -(logp * a).mean()
     else:
-        ratio = torch.exp(logp - old_logp)
         pg_loss = -torch.min(ratio * a, torch.clamp(ratio, 1 - clip, 1 + clip) * a).mean()
-    loss = pg_loss + vf_coef * ((value(obs) - returns) ** 2).mean()
+    value_loss = ((value(obs) - returns) ** 2).mean()
+    loss = pg_loss + vf_coef * value_loss
+    entropy = -(log_probs.exp() * log_probs).sum(-1).mean()
     if ent_coef > 0:
-        loss = loss - ent_coef * (-(log_probs.exp() * log_probs).sum(-1).mean())
+        loss = loss - ent_coef * entropy
+    if stats is not None:
+        stats.update(
+            policy_loss=float(pg_loss.detach()),
+            value_loss=float(value_loss.detach()),
+            entropy=float(entropy.detach()),
+            **ratio_diagnostics(ratio.detach().numpy(), log_ratio.detach().numpy(), clip),
+        )
     return loss
 
 
@@ -181,6 +196,7 @@ def ppo(
         opt = torch.optim.Adam(params, lr=lr, eps=1e-5, fused=True)
     iterations = max(1, total_steps // (num_envs * n_steps))
     it_mean, it_steps = [], []
+    diag: dict[str, list[float]] = {}
     start = time.perf_counter()
     bar = range(iterations)
     if progress:
@@ -201,6 +217,7 @@ def ppo(
         ret = adv + v
         m = ro.mask
         n = int(m.sum())
+        steps_stats: list[dict] = []  # one dict of diagnostics per minibatch step
         if updater is not None:  # the same step as below, with the gradient written out
             obs, act = ro.obs[m], ro.actions[m]
             adv_m, ret_m = adv[m].astype(np.float32), ret[m].astype(np.float32)
@@ -209,8 +226,9 @@ def ppo(
                 perm = rng.permutation(n)
                 for lo in range(0, n, minibatch_size):
                     idx = perm[lo : lo + minibatch_size]
-                    updater.step(obs[idx], act[idx], old_logp[idx], adv_m[idx], ret_m[idx],
-                                 clip=eps, lr=lr * frac)  # fmt: skip
+                    parts = updater.step(obs[idx], act[idx], old_logp[idx], adv_m[idx],
+                                         ret_m[idx], clip=eps, lr=lr * frac)  # fmt: skip
+                    steps_stats.append(parts)
         else:
             obs = torch.as_tensor(ro.obs[m])
             act = torch.as_tensor(ro.actions[m])
@@ -222,13 +240,23 @@ def ppo(
                 perm = torch.as_tensor(rng.permutation(n))
                 for lo in range(0, n, minibatch_size):
                     idx = perm[lo : lo + minibatch_size]
+                    steps_stats.append({})
                     loss = ppo_loss(policy, value, obs[idx], act[idx], old_logp[idx],
                                     adv_t[idx], ret_t[idx], clip=eps, vf_coef=vf_coef,
-                                    ent_coef=ent_coef)  # fmt: skip
+                                    ent_coef=ent_coef, stats=steps_stats[-1])  # fmt: skip
                     opt.zero_grad()
                     loss.backward()
                     torch.nn.utils.clip_grad_norm_(params, max_grad_norm, foreach=True)
                     opt.step()
+        per_epoch = -(-n // minibatch_size)  # ceil(n / minibatch_size) minibatch steps
+        last_epoch = steps_stats[-per_epoch:]
+        for key in steps_stats[0]:  # approx_kl over the last epoch, the rest over all (as SB3)
+            over = last_epoch if key == "approx_kl" else steps_stats
+            diag.setdefault(key, []).append(float(np.mean([st[key] for st in over])))
+        var_ret = float(ret[m].var())
+        diag.setdefault("explained_variance", []).append(
+            1.0 - float((ret[m] - v[m]).var()) / var_ret if var_ret > 0 else float("nan")
+        )
         recent = collector.episode_returns[-20:]
         it_mean.append(float(np.mean(recent)) if recent else float("nan"))
         it_steps.append(collector.steps)
@@ -249,6 +277,7 @@ def ppo(
         wall_time=time.perf_counter() - start,
         policy=policy,
         value=value,
+        diagnostics={key: np.asarray(x) for key, x in diag.items()},
         config={
             "env_id": env_id,
             "seed": seed,

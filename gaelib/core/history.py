@@ -27,9 +27,14 @@ __all__ = ["History", "sweep_curves", "sweep_auc", "grid_auc"]
 
 @dataclass
 class History:
-    """What a training run returns. One entry per episode in ``episode_returns`` and
+    r"""What a training run returns. One entry per episode in ``episode_returns`` and
     ``episode_env_steps`` (environment steps collected when that episode's batch ended);
-    one entry per update in the ``iteration_*`` arrays."""
+    one entry per update in the ``iteration_*`` arrays and, for :func:`gaelib.algorithms.ppo.ppo`
+    and the actor-critic, in each array of ``diagnostics``: ``approx_kl``, ``clip_fraction``,
+    ``entropy``, ``policy_loss``, ``value_loss`` (each measured on a minibatch before its step;
+    means over the update's steps, ``approx_kl`` over its last epoch's, as Stable-Baselines3
+    logs them) and ``explained_variance`` (of the critic's targets by its values before the
+    update, :math:`1 - \mathrm{Var}[G - V] / \mathrm{Var}[G]`)."""
 
     episode_returns: np.ndarray
     episode_env_steps: np.ndarray
@@ -39,6 +44,7 @@ class History:
     policy: MLPPolicy
     value: ValueNet | None = None
     config: dict = field(default_factory=dict)
+    diagnostics: dict = field(default_factory=dict)
 
     def last_mean(self, n: int = 100) -> float:
         """Mean return of the last ``n`` episodes."""
