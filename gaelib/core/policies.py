@@ -7,6 +7,9 @@ r"""Policies and value networks (chapter 1; the value network from chapter 2 on)
 * A small **MLP categorical policy** and an MLP **value network** in torch. The policy also
   acts through a NumPy copy-free view of its weights, which makes acting in a vectorised
   environment several times faster than a torch forward pass per step.
+* For continuous actions, a **Gaussian MLP policy** with a state-independent log-std,
+  :math:`a \sim \mathcal N(\mu_\theta(s), \mathrm{diag}\,\sigma^2)`, and its score written
+  out (:func:`gaussian_log_prob`, :func:`gaussian_score`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._validate import check_positive_int
+from ._validate import as_float_array, check_positive_int
 
 __all__ = [
     "softmax_linear_probs",
@@ -23,6 +26,9 @@ __all__ = [
     "softmax_linear_score",
     "MLPPolicy",
     "ValueNet",
+    "gaussian_log_prob",
+    "gaussian_score",
+    "GaussianMLPPolicy",
 ]
 
 
@@ -210,3 +216,109 @@ class ValueNet(_NumpyForward, nn.Module):
         if h.ndim != 2 or h.shape[1] != self.obs_dim:
             raise ValueError(f"obs must have shape [N, {self.obs_dim}], got {h.shape}")
         return self._forward_numpy(h)[:, 0]
+
+
+# ------------------------------------------------------------------ continuous actions
+
+
+def _gaussian_args(mean, log_std, actions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mean = np.asarray(mean, dtype=np.float64)
+    if mean.ndim != 2 or mean.shape[0] < 1 or mean.shape[1] < 1:
+        raise ValueError(f"mean must have shape [N, d], got {mean.shape}")
+    log_std = np.asarray(log_std, dtype=np.float64)
+    if log_std.shape != (mean.shape[1],):
+        raise ValueError(f"log_std must have shape [{mean.shape[1]}], got {log_std.shape}")
+    actions = np.asarray(actions, dtype=np.float64)
+    if actions.shape != mean.shape:
+        raise ValueError(f"actions must have the shape of mean {mean.shape}, got {actions.shape}")
+    for name, x in (("mean", mean), ("log_std", log_std), ("actions", actions)):
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"{name} must be finite")
+    return mean, log_std, actions
+
+
+def gaussian_log_prob(mean, log_std, actions) -> np.ndarray:
+    r"""The log-density of each row of ``actions [N, d]`` under
+    :math:`\mathcal N(\mu, \mathrm{diag}\,\sigma^2)`, ``mean [N, d]``, ``log_std [d]``:
+
+    .. math::
+        \log\pi(a \mid s) = -\frac12\sum_j \Big(\frac{a_j - \mu_j}{\sigma_j}\Big)^2
+            - \sum_j \log\sigma_j - \frac d2 \log 2\pi .
+    """
+    mean, log_std, actions = _gaussian_args(mean, log_std, actions)
+    z = (actions - mean) * np.exp(-log_std)
+    d = mean.shape[1]
+    return -0.5 * (z**2).sum(axis=1) - log_std.sum() - 0.5 * d * np.log(2 * np.pi)
+
+
+def gaussian_score(mean, log_std, actions) -> tuple[np.ndarray, np.ndarray]:
+    r"""The score of the Gaussian policy, by hand: the gradient of :func:`gaussian_log_prob`
+    with respect to the mean and to the log-std, each ``[N, d]``,
+
+    .. math::
+        \frac{\partial \log\pi}{\partial \mu_j} = \frac{a_j - \mu_j}{\sigma_j^2}, \qquad
+        \frac{\partial \log\pi}{\partial \log\sigma_j}
+            = \Big(\frac{a_j - \mu_j}{\sigma_j}\Big)^2 - 1 .
+
+    Both have mean zero when :math:`a \sim \pi` (the score's expectation is 0, which is why a
+    baseline may be subtracted); the policy's parameters get :math:`\partial\log\pi/\partial\mu`
+    back-propagated through the network that outputs :math:`\mu_\theta(s)`.
+    """
+    mean, log_std, actions = _gaussian_args(mean, log_std, actions)
+    inv_var = np.exp(-2.0 * log_std)
+    diff = actions - mean
+    return diff * inv_var, diff**2 * inv_var - 1.0
+
+
+class GaussianMLPPolicy(_NumpyForward, nn.Module):
+    r"""A Gaussian policy for continuous actions:
+    :math:`\pi_\theta(\cdot \mid s) = \mathcal N(\mu_\theta(s), \mathrm{diag}\,\sigma^2)`.
+
+    ``forward`` returns the mean :math:`\mu_\theta(s)` (a tanh MLP, ``orthogonal`` initialised
+    as Stable-Baselines3 does, output gain 0.01); :math:`\log\sigma` is one learned vector,
+    the same in every state (``log_std_init`` to start; PPO's usual choice).
+    :meth:`dist` is a ``torch.distributions.Normal`` over the ``act_dim`` coordinates (sum its
+    ``log_prob`` over the last axis); :meth:`act` samples in NumPy. Actions are not squashed:
+    clip them to the environment's bounds when stepping, and score the unclipped ones.
+    """
+
+    def __init__(
+        self,
+        obs_dim: int,
+        act_dim: int,
+        hidden=64,
+        *,
+        orthogonal: bool = True,
+        log_std_init: float = 0.0,
+    ):
+        super().__init__()
+        self.obs_dim = check_positive_int("obs_dim", obs_dim)
+        self.act_dim = check_positive_int("act_dim", act_dim)
+        if (
+            isinstance(log_std_init, bool)
+            or not isinstance(log_std_init, int | float)
+            or not np.isfinite(log_std_init)
+        ):
+            raise ValueError(f"log_std_init must be a finite number, got {log_std_init!r}")
+        self.net = _mlp(obs_dim, hidden, act_dim, orthogonal=orthogonal, out_gain=0.01)
+        self.log_std = nn.Parameter(torch.full((act_dim,), float(log_std_init)))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs)
+
+    def dist(self, obs: torch.Tensor) -> torch.distributions.Normal:
+        mean = self(obs)
+        return torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
+
+    def mean_numpy(self, obs: np.ndarray) -> np.ndarray:
+        """:math:`\\mu_\theta(s)` ``[N, act_dim]`` for observations ``[N, obs_dim]``, in NumPy."""
+        h = as_float_array("obs", obs).astype(np.float32)
+        if h.ndim != 2 or h.shape[1] != self.obs_dim:
+            raise ValueError(f"obs must have shape [N, {self.obs_dim}], got {h.shape}")
+        return self._forward_numpy(h)
+
+    def act(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Sample one action per observation (``[N, act_dim]`` float32) with ``rng``."""
+        mean = self.mean_numpy(obs)
+        std = np.exp(self.log_std.detach().numpy())
+        return (mean + std * rng.standard_normal(mean.shape)).astype(np.float32)
