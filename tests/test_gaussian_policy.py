@@ -59,6 +59,7 @@ def test_bad_input_names_the_argument():
         ((mean, log_std[:2], actions), "log_std"),
         ((mean, log_std, actions[:, :2]), "actions"),
         ((mean, log_std, np.full_like(actions, np.nan)), "actions"),
+        ((mean, "wide", actions), "log_std"),
     ]:
         with pytest.raises(ValueError, match=name):
             gaussian_score(*args)

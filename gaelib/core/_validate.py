@@ -143,7 +143,7 @@ def check_same_shape(reference: str, shape: tuple[int, ...], name: str, arr: np.
 
 def any_torch(*xs) -> bool:
     """True when any of ``xs`` is a torch tensor (the output then is one too)."""
-    return any(isinstance(x, torch.Tensor) for x in xs)
+    return any(is_torch(x) for x in xs)
 
 
 def as_batch_array(name: str, x, ndim: int) -> np.ndarray:

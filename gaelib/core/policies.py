@@ -221,14 +221,21 @@ class ValueNet(_NumpyForward, nn.Module):
 # ------------------------------------------------------------------ continuous actions
 
 
+def _real(name: str, x) -> np.ndarray:
+    try:
+        return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a real numeric array, got {type(x).__name__}") from exc
+
+
 def _gaussian_args(mean, log_std, actions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    mean = np.asarray(mean, dtype=np.float64)
+    mean = _real("mean", mean)
     if mean.ndim != 2 or mean.shape[0] < 1 or mean.shape[1] < 1:
         raise ValueError(f"mean must have shape [N, d], got {mean.shape}")
-    log_std = np.asarray(log_std, dtype=np.float64)
+    log_std = _real("log_std", log_std)
     if log_std.shape != (mean.shape[1],):
         raise ValueError(f"log_std must have shape [{mean.shape[1]}], got {log_std.shape}")
-    actions = np.asarray(actions, dtype=np.float64)
+    actions = _real("actions", actions)
     if actions.shape != mean.shape:
         raise ValueError(f"actions must have the shape of mean {mean.shape}, got {actions.shape}")
     for name, x in (("mean", mean), ("log_std", log_std), ("actions", actions)):
