@@ -94,7 +94,9 @@ def test_ppo_records_the_diagnostics_of_every_update_with_either_backend():
 def test_the_actor_critic_measures_each_step_before_it_is_taken():
     h = actor_critic(seed=2, total_steps=1024)
     d = h.diagnostics
-    # one full-batch step per rollout, measured before the step: the policy is still π_old
-    assert np.all(d["approx_kl"] == 0)
+    # one full-batch step per rollout, measured before the step: the policy is still π_old, so
+    # the estimate is 0 up to float32 rounding (the old log-probs come from a forward pass over
+    # the whole batch, the new ones from the minibatch's: another CPU rounds them differently)
+    assert np.all(np.abs(d["approx_kl"]) < 1e-6)
     assert np.all(np.isnan(d["clip_fraction"]))  # no clip
     assert np.all(np.isfinite(d["explained_variance"]))
