@@ -38,7 +38,7 @@ from IPython.utils.capture import capture_output  # noqa: E402
 from matplotlib_inline.backend_inline import configure_inline_support  # noqa: E402
 
 import gaelib  # noqa: E402
-from gaelib.widgets import ch00, ch01, ch02, ch03, ch04, ch05, ch06, ch07
+from gaelib.widgets import ch00, ch01, ch02, ch03, ch04, ch05, ch08, ch09
 from gaelib.worlds import estimators, mdp, pg_toy
 
 # ------------------------------------------------------------------------- registry
@@ -120,11 +120,11 @@ def _moving_average() -> Any:
 
     dates, wti = stock.load_prices("wti", with_dates=True)
     split = int(np.searchsorted(dates, np.datetime64("2016-01-01")))
-    return ch06.moving_average_explorer(wti[:split], n=20)
+    return ch08.moving_average_explorer(wti[:split], n=20)
 
 
 def _trading_costs() -> Any:
-    # Chapter 6 replays buy-and-hold, momentum and a trained policy on the held-out WTI years;
+    # Chapter 8 replays buy-and-hold, momentum and a trained policy on the held-out WTI years;
     # the update's cost does not depend on which positions, so a random 0/1 sequence stands in
     # for the trained policy.
     from gaelib.worlds import stock
@@ -137,17 +137,17 @@ def _trading_costs() -> Any:
         "momentum (20-day MA)": stock.momentum_positions(wti, 20)[split:-1],
         "policy": (np.random.default_rng(0).random(len(q) - 1) < 0.5).astype(float),
     }
-    return ch06.trading_costs_explorer(q, positions, cost=0.001)
+    return ch08.trading_costs_explorer(q, positions, cost=0.001)
 
 
 def _credit_assignment() -> Any:
-    # Chapter 7 draws one 6-token text with a trained critic's values; the update's cost does
+    # Chapter 9 draws one 6-token text with a trained critic's values; the update's cost does
     # not depend on the numbers, so fixed ones of the same size stand in for the training run.
     values = np.array([0.86, 0.9, 0.9, 0.76, 0.83, 0.82])
     rewards = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.8])
     labels = ("d", "e", "a", "b", "c", "EOS")
-    credit = ch07.CreditAssignment(labels, rewards, values, np.full(6, -2.6), 2)
-    return ch07.credit_assignment_explorer(credit, lam=0.95)
+    credit = ch09.CreditAssignment(labels, rewards, values, np.full(6, -2.6), 2)
+    return ch09.credit_assignment_explorer(credit, lam=0.95)
 
 
 def _grid() -> Any:
@@ -178,9 +178,9 @@ REGISTRY: list[tuple[str, Callable[[], Any]]] = [
     ("trajectory_advantages_explorer", _trajectory_advantages),  # chapter 4
     ("bias_variance_explorer", _bias_variance),  # chapter 4
     ("grid_explorer", _grid),  # chapter 5: γ
-    ("moving_average_explorer", _moving_average),  # chapter 6: n
-    ("trading_costs_explorer", _trading_costs),  # chapter 6: cost
-    ("credit_assignment_explorer", _credit_assignment),  # chapter 7: λ
+    ("moving_average_explorer", _moving_average),  # chapter 8: n
+    ("trading_costs_explorer", _trading_costs),  # chapter 8: cost
+    ("credit_assignment_explorer", _credit_assignment),  # chapter 9: λ
 ]
 
 
@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         f"matplotlib {matplotlib.__version__}, torch threads 1"
     )
     registered = {name for name, _ in REGISTRY}
-    chapters = (ch00, ch01, ch02, ch03, ch04, ch05, ch06, ch07)
+    chapters = (ch00, ch01, ch02, ch03, ch04, ch05, ch08, ch09)
     explorers = [n for m in chapters for n in m.__all__ if n.endswith("_explorer")]
     missing = [n for n in explorers if n not in registered]
     if missing:

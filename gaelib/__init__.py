@@ -51,7 +51,7 @@ from .worlds.mdp import (  # noqa: E402
     rms_error,
 )
 
-# Chapter 6: gymnasium.make("gaelib/StockTrading-v0", prices=..., window=..., cost=...)
+# Chapter 8: gymnasium.make("gaelib/StockTrading-v0", prices=..., window=..., cost=...)
 if "gaelib/StockTrading-v0" not in gym.registry:
     gym.register("gaelib/StockTrading-v0", entry_point="gaelib.worlds.stock:StockTradingEnv")
 

@@ -226,15 +226,15 @@ def notebook_code(path: Path) -> str:
     return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
 
 
-# What a chapter may reach in gaelib besides the listed names: chapter 8 times PPO's call of
+# What a chapter may reach in gaelib besides the listed names: chapter 10 times PPO's call of
 # compute_gae by swapping the name the training loop looks up in its own module.
-ALLOWED = {("08_summary_and_faq", "gaelib.algorithms.ppo.compute_gae")}
+ALLOWED = {("10_summary_and_faq", "gaelib.algorithms.ppo.compute_gae")}
 
 
 def gaelib_references(code: str) -> list[str]:
     """Every dotted gaelib path a notebook's code reaches: what it imports (``from gaelib.x.y
     import z as w``), an attribute of an imported name (``w.attr``), a path written out
-    (``gaelib.x.y.z``), and a quoted ``"layer.module.name"`` (chapter 8 looks names up from
+    (``gaelib.x.y.z``), and a quoted ``"layer.module.name"`` (chapter 10 looks names up from
     strings)."""
     tree = ast.parse(code)
     alias: dict[str, str] = {}

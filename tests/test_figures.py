@@ -41,7 +41,9 @@ EXACT = {
     "ch04_gae_weights": "closed form: (γλ)^l",
     "ch04_bias_variance_lambda": "exact bias², variance, MSE of GAE (linear solves)",
     "ch04_best_lambda_vs_critic_error": "exact MSE-optimal λ (linear solves)",
-    "ch06_moving_average": "the WTI price series and its moving averages",
+    "ch06_clip_objective": "closed form: PPO's clipped objective against the ratio",
+    "ch06_importance_sampling": "exact bandit values and fixed-seed NumPy sampling",
+    "ch08_moving_average": "the WTI price series and its moving averages",
 }
 FROM_TRAINING = {
     "ch01_reinforce_cartpole": "REINFORCE learning curves (torch)",
@@ -50,12 +52,13 @@ FROM_TRAINING = {
     "ch05_gamma_rows": "175 actor-critic runs",
     "ch05_lambda_sweep": "actor-critic runs of the λ sweep",
     "ch05_lambda_sweep_runs": "actor-critic runs of the λ sweep",
-    "ch05_lambda_sweep_ppo": "PPO runs of the λ sweep (ppo_grid)",
-    "ch06_costs": "trained trading policies under costs",
-    "ch06_equity_curves": "trained trading policies",
-    "ch07_credit_assignment": "per-token advantages from a trained critic and GRU",
-    "ch07_ppo_vs_grpo": "PPO and GRPO training curves",
-    "ch08_faq_evidence": "actor-critic runs of the FAQ",
+    "ch06_diagnostics": "PPO runs and their diagnostics",
+    "ch06_lambda_sweep_ppo": "PPO runs of the λ sweep (ppo_grid) and actor-critic runs",
+    "ch08_costs": "trained trading policies under costs",
+    "ch08_equity_curves": "trained trading policies",
+    "ch09_credit_assignment": "per-token advantages from a trained critic and GRU",
+    "ch09_ppo_vs_grpo": "PPO and GRPO training curves",
+    "ch10_faq_evidence": "actor-critic runs of the FAQ",
 }
 
 

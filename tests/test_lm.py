@@ -1,4 +1,4 @@
-"""Chapter 7 library: per-token rewards and advantages of padded batches, GRPO, the toy task,
+"""Chapter 9 library: per-token rewards and advantages of padded batches, GRPO, the toy task,
 the stacked GRU and its hand-written backward pass, lockstep training, the credit-assignment
 figure, and a short seeded learning test."""
 
@@ -15,7 +15,7 @@ import torch  # noqa: E402
 
 from gaelib import compute_gae
 from gaelib.algorithms import grpo, lm_lockstep, token_ppo
-from gaelib.widgets import ch07
+from gaelib.widgets import ch09
 from gaelib.worlds import lm_model, lm_task
 from gaelib.worlds.lm_task import EOS, PAD
 
@@ -243,7 +243,7 @@ def test_sequence_lengths_and_task_score():
 
 
 def credit():
-    return ch07.CreditAssignment(
+    return ch09.CreditAssignment(
         ("d", "e", "a", "b", "c", "EOS"),
         np.array([0.0, 0, 0, 0, 0, 0.8]),
         np.array([0.86, 0.9, 0.9, 0.76, 0.83, 0.82]),
@@ -254,33 +254,33 @@ def credit():
 
 def test_credit_figure_draws_the_gae_advantages():
     c = credit()
-    fig = ch07.credit_assignment_figure(c, 0.0)
+    fig = ch09.credit_assignment_figure(c, 0.0)
     heights = [p.get_height() for p in fig.axes[0].patches]
     want = np.append(np.diff(c.values), 0.8 - c.values[-1])  # λ=0: δ_t, γ=1
     np.testing.assert_allclose(heights, want, atol=1e-12)
     assert "wrong token" in fig.axes[0].get_title()
     np.testing.assert_allclose([p.get_height() for p in fig.axes[1].patches], -2.6)
     plt.close(fig)
-    fig = ch07.credit_assignment_grid(c)
+    fig = ch09.credit_assignment_grid(c)
     assert len(fig.axes) == 5 and fig._suptitle is None
     plt.close(fig)
-    fig = ch07.credit_assignment_grid(c, title="which critic")
+    fig = ch09.credit_assignment_grid(c, title="which critic")
     assert fig._suptitle.get_text() == "which critic"
     plt.close(fig)
     with pytest.raises(ValueError, match="title"):
-        ch07.credit_assignment_grid(c, title=3)
+        ch09.credit_assignment_grid(c, title=3)
     with pytest.raises(ValueError, match="lam"):
-        ch07.credit_assignment_figure(c, 1.5)
+        ch09.credit_assignment_figure(c, 1.5)
 
 
 def test_credit_explorer_redraws():
     pytest.importorskip("ipywidgets")
-    ex = ch07.credit_assignment_explorer(credit(), lam=0.95)
+    ex = ch09.credit_assignment_explorer(credit(), lam=0.95)
     slider = ex.kwargs_widgets[0]
     slider.value = 0.0
     slider.value = 1.0
     with pytest.raises(ValueError, match="lam"):
-        ch07.credit_assignment_explorer(credit(), lam=0.3)
+        ch09.credit_assignment_explorer(credit(), lam=0.3)
 
 
 # ------------------------------------------------- the stacked GRU and the lockstep

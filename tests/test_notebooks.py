@@ -38,9 +38,15 @@ def nb(request) -> tuple[str, dict]:
     return request.param.name, load(request.param)
 
 
+def is_appendix(name: str) -> bool:
+    return name.startswith("appendix_")
+
+
 def test_name_pattern(nb):
+    """Chapters are ``NN_topic.ipynb`` (read in number order); appendices, for the curious,
+    ``appendix_x_topic.ipynb`` (listed after the chapters)."""
     name, _ = nb
-    assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", name), name
+    assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb|appendix_[a-z]_[a-z0-9_]+\.ipynb", name), name
 
 
 def test_executed_in_order_in_a_fresh_kernel(nb):
@@ -100,8 +106,13 @@ def test_title_and_run_time(nb):
 
 
 def test_chapter_shape(nb):
-    """A slider with a static fallback figure, ≥ 2 exercises with checkers, takeaways."""
+    """A slider with a static fallback figure, ≥ 2 exercises with checkers, takeaways. An
+    appendix is engineering for the curious, not a class session: it needs only takeaways."""
     name, book = nb
+    if is_appendix(name):
+        md = "\n".join(source(c) for c in book["cells"] if c["cell_type"] == "markdown")
+        assert "Key takeaways" in md, f"{name}: no key takeaways"
+        return
     code = "\n".join(source(c) for c in book["cells"] if c["cell_type"] == "code")
     md = "\n".join(source(c) for c in book["cells"] if c["cell_type"] == "markdown")
     assert re.search(r"gaelib\.widgets\.ch\d\d\w*\.\w+_explorer\(", code), f"{name}: no slider"

@@ -1,4 +1,4 @@
-"""Chapter 6: the trading environment, its data, the synthetic prices, the baselines, the fast
+"""Chapter 8: the trading environment, its data, the synthetic prices, the baselines, the fast
 simulator and the explorers' figure functions."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import gaelib  # noqa: F401  (registers gaelib/StockTrading-v0)
 from gaelib.algorithms import trading, trading_grid
-from gaelib.widgets import ch06
+from gaelib.widgets import ch08
 from gaelib.worlds import stock, stock_batch
 
 matplotlib.use("Agg")
@@ -325,26 +325,26 @@ def test_train_validation():
 
 def test_figures_and_explorers():
     p = stock.synthetic_prices(300, seed=0).prices
-    fig = ch06.moving_average_figure(p, 20)
+    fig = ch08.moving_average_figure(p, 20)
     assert len(fig.axes) == 2 and "n=20" in fig.axes[0].get_title()
     pos = {"buy and hold": np.ones(299), "momentum": stock.momentum_positions(p, 20)[:-1]}
-    fig = ch06.trading_costs_figure(p, pos, 0.002)
+    fig = ch08.trading_costs_figure(p, pos, 0.002)
     assert (
         "0.20%" in fig.axes[0].get_title()
         and "momentum (" in fig.axes[0].get_legend().texts[1].get_text()
     )
-    w = ch06.moving_average_explorer(p, n=20)
+    w = ch08.moving_average_explorer(p, n=20)
     a = w.kwargs_widgets[0]
     frames = []
     for n in (20, 50):
         a.value = n
         frames.append(n)
-    w2 = ch06.trading_costs_explorer(p, pos, cost=0.001)
+    w2 = ch08.trading_costs_explorer(p, pos, cost=0.001)
     w2.kwargs_widgets[0].value = 0.01
     with pytest.raises(ValueError, match="positions"):
-        ch06.trading_costs_figure(p, {"x": np.ones(5)}, 0.0)
+        ch08.trading_costs_figure(p, {"x": np.ones(5)}, 0.0)
     with pytest.raises(ValueError, match="n"):
-        ch06.moving_average_explorer(p, n=7)
+        ch08.moving_average_explorer(p, n=7)
     import matplotlib.pyplot as plt
 
     plt.close("all")
@@ -354,10 +354,10 @@ def test_explorer_frames_differ():
 
     p = stock.synthetic_prices(300, seed=0).prices
     pos = {"buy and hold": np.ones(299), "momentum": stock.momentum_positions(p, 20)[:-1]}
-    curves0 = ch06._equity(p, pos, 0.0)
-    curves1 = ch06._equity(p, pos, 0.02)
+    curves0 = ch08._equity(p, pos, 0.0)
+    curves1 = ch08._equity(p, pos, 0.02)
     assert curves0["buy and hold"][-1] > curves1["buy and hold"][-1]
-    trades = ch06._trades(pos)
+    trades = ch08._trades(pos)
     assert trades["buy and hold"] == 1 and trades["momentum"] > 2
     gap = np.log(curves0["momentum"][-1] / curves1["momentum"][-1])
     assert math.isclose(gap, 0.02 * trades["momentum"], rel_tol=1e-9)

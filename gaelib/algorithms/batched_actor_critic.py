@@ -1,4 +1,5 @@
-r"""K actor-critic (or PPO) runs' networks stacked, with their gradient written out — chapter 5.
+r"""K actor-critic (or PPO) runs' networks stacked, with their gradient written out —
+chapters 5 and 6, explained in Appendix A.
 
 :class:`BatchedActorCritic` holds K policies and K value networks as arrays with a leading
 axis of size K, acts for all of them in one batched forward pass, and computes every run's

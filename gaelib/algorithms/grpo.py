@@ -1,4 +1,4 @@
-r"""Chapter 7: GRPO's group-relative advantages (Shao et al. 2024).
+r"""Chapter 9: GRPO's group-relative advantages (Shao et al. 2024).
 
 GRPO drops the critic: each prompt gets a group of G sampled texts with scores
 :math:`s_1, \dots, s_G`, and every token of text :math:`i` gets the same advantage
@@ -26,7 +26,7 @@ __all__ = ["group_relative_advantages"]
 def group_relative_advantages(
     scores, group_size: int, lengths=None, *, max_len: int | None = None, eps: float = 1e-4
 ):
-    r"""Chapter 7: GRPO's advantages (Shao et al. 2024), no critic.
+    r"""Chapter 9: GRPO's advantages (Shao et al. 2024), no critic.
 
     Sequences ``[i·G, (i+1)·G)`` are the ``G = group_size`` samples for one prompt:
 

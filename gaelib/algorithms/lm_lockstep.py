@@ -1,4 +1,4 @@
-r"""Chapter 7: training the tiny language model — PPO with GAE over token positions, or GRPO.
+r"""Chapter 9: training the tiny language model — PPO with GAE over token positions, or GRPO.
 
 The task is :mod:`gaelib.worlds.lm_task` and the networks :mod:`gaelib.worlds.lm_model`;
 PPO's per-token rewards and advantages are :mod:`gaelib.algorithms.token_ppo`, GRPO's
@@ -138,7 +138,7 @@ def train_lm_lockstep(
     value_warmup: int = 100,
     progress: bool = False,
 ) -> dict[str, list[LMHistory]]:
-    r"""Chapter 7: fine-tune copies of ``reference``, one run per (method, seed), in lockstep.
+    r"""Chapter 9: fine-tune copies of ``reference``, one run per (method, seed), in lockstep.
 
     Each run is what :func:`train_lm` describes — its own policy (and critic), Adam state,
     gradient clipping, ``torch.Generator(seed)`` for prompts, samples and minibatches, and its
@@ -344,7 +344,7 @@ def train_lm(
     value_warmup: int = 100,
     progress: bool = False,
 ) -> LMHistory:
-    r"""Chapter 7: fine-tune a copy of ``reference`` with ``method`` = ``"ppo"`` or ``"grpo"``
+    r"""Chapter 9: fine-tune a copy of ``reference`` with ``method`` = ``"ppo"`` or ``"grpo"``
     (one run of :func:`train_lm_lockstep`).
 
     Each iteration samples ``group_size`` texts for each of ``prompts_per_batch`` random

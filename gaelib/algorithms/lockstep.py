@@ -1,4 +1,5 @@
-r"""Chapter 5: a whole grid of actor-critic or PPO runs — every (γ, λ, seed) — in lockstep.
+r"""Chapters 5 and 6 (explained in Appendix A): a whole grid of actor-critic or PPO runs — every
+(γ, λ, seed) — in lockstep.
 
 One run of :func:`gaelib.algorithms.actor_critic.actor_critic` on CartPole spends most of its time
 on Python and NumPy call overhead for 8 small environments and a 2×64 network.
@@ -287,7 +288,7 @@ def ppo_grid(
     grid_seed: int = 0,
     progress: bool = False,
 ) -> dict[tuple[float, float], list[History]]:
-    """Chapter 5: :func:`~gaelib.algorithms.ppo.ppo` for every (γ, λ, seed), all at once.
+    """Chapter 6: :func:`~gaelib.algorithms.ppo.ppo` for every (γ, λ, seed), all at once.
 
     The same lockstep engine as :func:`actor_critic_grid`, with PPO's update: each rollout is
     used for ``epochs`` full-batch steps on the clipped surrogate (ε = ``clip``, decayed

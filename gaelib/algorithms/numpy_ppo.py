@@ -1,4 +1,4 @@
-r"""Chapter 5: the actor-critic / PPO minibatch step with its gradient written out by hand.
+r"""Appendix A: the actor-critic / PPO minibatch step with its gradient written out by hand.
 
 :func:`gaelib.algorithms.ppo.ppo_loss` defines the loss in PyTorch — the readable definition that
 autograd differentiates. For CartPole-sized networks (two layers of 64 units, minibatches of

@@ -1,4 +1,5 @@
-r"""PPO-clip (Schulman et al. 2017) with GAE advantages on CartPole — chapter 5.
+r"""PPO-clip (Schulman et al. 2017) with GAE advantages on CartPole — chapter 6 (the plain
+actor-critic, its ``clip=None`` case, is chapter 5's).
 
 Each iteration collects ``n_steps`` steps from ``num_envs`` environments
 (:class:`gaelib.core.rollouts.RolloutCollector`), computes GAE(γ, λ)
@@ -52,7 +53,7 @@ def ppo_loss(
     normalize: bool = True,
     stats: dict | None = None,
 ) -> torch.Tensor:
-    r"""Chapter 5: the loss of one minibatch — PPO-clip, or the actor-critic's when ``clip=None``.
+    r"""Chapter 6: the loss of one minibatch — PPO-clip, or the actor-critic's when ``clip=None``.
 
     .. math::
         L = -\frac1B\sum_i \min\big(\rho_i \hat A_i,\ \mathrm{clip}(\rho_i, 1\pm\epsilon)
@@ -134,7 +135,7 @@ def ppo(
     backend: str = "numpy",
     env_kwargs: dict | None = None,
 ) -> History:
-    r"""Chapter 5: the actor-critic loop with GAE; PPO-clip (Schulman et al. 2017) when ``clip``.
+    r"""Chapters 5–6: the actor-critic loop with GAE; PPO-clip (Schulman et al. 2017) when ``clip``.
 
     Each iteration (the GAE article's §3.1 loop, done right):
 

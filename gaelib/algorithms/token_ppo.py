@@ -1,4 +1,4 @@
-r"""Chapter 7: PPO for a language model — per-token rewards, GAE over token positions, and
+r"""Chapter 9: PPO for a language model — per-token rewards, GAE over token positions, and
 the token-mean clipped surrogate.
 
 RLHF's per-token reward (Ziegler et al. 2019; Stiennon et al. 2020; Ouyang et al. 2022):
@@ -30,7 +30,7 @@ __all__ = ["token_rewards", "token_advantages", "clipped_surrogate"]
 
 
 def token_rewards(scores, lengths, kl=None, *, beta: float = 0.0, max_len: int | None = None):
-    r"""Chapter 7: RLHF's per-token rewards, batch-first ``[B, L]``.
+    r"""Chapter 9: RLHF's per-token rewards, batch-first ``[B, L]``.
 
     .. math::
         r_{b,t} = -\beta\,\text{kl}_{b,t}\,\mathbb{1}[t < n_b]
@@ -78,7 +78,7 @@ def token_advantages(
     truncated=None,
     bootstrap_values=None,
 ):
-    r"""Chapter 7: GAE over token positions of a padded batch, via :func:`gaelib.compute_gae`.
+    r"""Chapter 9: GAE over token positions of a padded batch, via :func:`gaelib.compute_gae`.
 
     The batch is batch-first ``[B, L]``; this transposes it to the course's time-first
     ``[L, B]``, builds ``next_values[t] = values[t+1]`` inside each sequence and sets, at the
@@ -142,7 +142,7 @@ def token_advantages(
 def clipped_surrogate(
     ratio: torch.Tensor, adv: torch.Tensor, mask: torch.Tensor, clip: float
 ) -> torch.Tensor:
-    r"""Chapter 7: the PPO-clip policy loss of :func:`train_lm_lockstep`, one per run — a
+    r"""Chapter 9: the PPO-clip policy loss of :func:`train_lm_lockstep`, one per run — a
     **token mean** over the real tokens of the minibatch:
 
     .. math::

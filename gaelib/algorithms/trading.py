@@ -1,4 +1,4 @@
-r"""Chapter 6: the softmax-linear trading policy, its vectorised simulator, and its training —
+r"""Chapter 8: the softmax-linear trading policy, its vectorised simulator, and its training —
 REINFORCE, or GAE advantages with a linear critic.
 
 The environment, the data, the article's pieces and the baselines are in
@@ -143,7 +143,7 @@ def train_trading_policy(
     lam: float | None = None,
     seed: int = 0,
 ) -> TrainResult:
-    r"""Chapter 6: REINFORCE (chapter 1) for the softmax-linear :class:`TradingPolicy` — or,
+    r"""Chapter 8: REINFORCE (chapter 1) for the softmax-linear :class:`TradingPolicy` — or,
     with ``lam``, the GAE actor-critic of chapter 5 with the same policy and critic.
 
     Each iteration plays ``episodes`` episodes of ``horizon`` days, each starting flat at a

@@ -1,4 +1,4 @@
-r"""Chapter 6: :func:`gaelib.algorithms.trading.train_trading_policy` for many runs at once.
+r"""Chapter 8: :func:`gaelib.algorithms.trading.train_trading_policy` for many runs at once.
 
 The lockstep version trains K runs — K seeds, or K price series — at once, as chapter 5's
 :mod:`gaelib.algorithms.lockstep` does for CartPole:
@@ -103,7 +103,7 @@ def run_policies(
     horizon: int,
     uniforms: np.ndarray | None = None,
 ) -> BatchRollout:
-    r"""Chapter 6: K softmax-linear policies (policy k acts in ``env``'s series k) play E
+    r"""Chapter 8: K softmax-linear policies (policy k acts in ``env``'s series k) play E
     episodes each, in lockstep, from flat at ``starts [K, E]`` for ``horizon`` days.
 
     Policy k's action is drawn from :math:`\pi_{\theta_k}(\cdot \mid s)` by the inverse CDF,
@@ -154,7 +154,7 @@ def train_trading_policies(
     lam: float | None = None,
     progress: bool | str = False,
 ) -> list[TrainResult]:
-    r"""Chapter 6: :func:`train_trading_policy` for K runs at once, in lockstep.
+    r"""Chapter 8: :func:`train_trading_policy` for K runs at once, in lockstep.
 
     Run k trains on ``prices[k]`` with features ``x[k]`` (or on the one series given, for
     every run) with ``seeds[k]`` — its own random stream, drawn in the single run's order —

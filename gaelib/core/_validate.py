@@ -138,7 +138,7 @@ def check_same_shape(reference: str, shape: tuple[int, ...], name: str, arr: np.
         )
 
 
-# ---------------------------------------------- batches of sequences (chapter 7)
+# ---------------------------------------------- batches of sequences (chapter 9)
 
 
 def any_torch(*xs) -> bool:

@@ -1,4 +1,4 @@
-r"""Running a trainer in a second process (chapter 5).
+r"""Running a trainer in a second process (chapters 5 and 6).
 
 The course's trainers run on one thread, so their results do not depend on the core count. On
 a machine with two cores, :func:`train_in_background` starts one of them in a second process
@@ -42,7 +42,7 @@ class BackgroundRun:
 
 
 def train_in_background(fn: Callable, *args, **kwargs) -> BackgroundRun:
-    """Chapter 5: start ``fn(*args, **kwargs)`` — a gaelib trainer such as
+    """Chapters 5 and 6: start ``fn(*args, **kwargs)`` — a gaelib trainer such as
     :func:`gaelib.algorithms.lockstep.ppo_grid` — in a second process and return at once;
     ``.result()`` waits for it and returns its value.
 

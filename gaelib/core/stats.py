@@ -1,4 +1,4 @@
-r"""Chapters 1, 2, 5, 6 and 7: comparing two settings that share seeds — the paired t-interval.
+r"""Chapters 1, 2, 5, 8 and 9: comparing two settings that share seeds — the paired t-interval.
 
 When two settings are run on the same seeds (the same initial weights), the seed-to-seed
 spread is shared, and the fair comparison is the **difference per seed**
@@ -123,7 +123,7 @@ class PairedDifference:
 
 
 def paired_difference(a, b, confidence: float = 0.95) -> PairedDifference:
-    r"""Chapters 5 and 8: compare ``a`` and ``b`` (one score per seed each, the same seeds in
+    r"""Chapters 5, 6 and 10: compare ``a`` and ``b`` (one score per seed each, the same seeds in
     the same order) by their differences :math:`d_s = a_s - b_s`:
     :math:`\bar d \pm t_{(1+c)/2,\,n-1}\; s_d/\sqrt{n}`.
     """

@@ -25,15 +25,31 @@ __all__ = [
     "ch04",
     "ch04_horizon",
     "ch05",
-    "ch05_ppo",
+    "ch05_targets",
     "ch06",
-    "ch07",
+    "ch06_bugs",
     "ch08",
+    "ch09",
+    "ch10",
 ]
 
 __getattr__, __dir__ = lazy_submodules(__name__, __all__)
 
 if TYPE_CHECKING:  # what a type checker or an IDE sees; at run time each loads on first use
-    from . import ch00, ch01, ch02, ch03, ch04, ch04_horizon, ch05, ch05_ppo, ch06, ch07, ch08
+    from . import (
+        ch00,
+        ch01,
+        ch02,
+        ch03,
+        ch04,
+        ch04_horizon,
+        ch05,
+        ch05_targets,
+        ch06,
+        ch06_bugs,
+        ch08,
+        ch09,
+        ch10,
+    )
 
 del lazy_submodules, TYPE_CHECKING  # helpers, not modules of the layer

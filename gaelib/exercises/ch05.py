@@ -1,5 +1,6 @@
-r"""Chapter 5 exercise checker: the autoreset mask of a fixed-length rollout (PPO's clipped loss
-is :mod:`gaelib.exercises.ch05_ppo`).
+r"""Chapter 5 exercise checker: the autoreset mask of a fixed-length rollout (the critic's λ-return
+targets are :mod:`gaelib.exercises.ch05_targets`; PPO's clipped loss, chapter 6,
+:mod:`gaelib.exercises.ch06`).
 
 :func:`check_autoreset_mask` gives the learner the ``terminated``/``truncated`` flags ``[T, N]``
 of a rollout from a gymnasium 1.x vector environment (next-step autoreset) and the carry-over

@@ -1,4 +1,4 @@
-r"""Chapter 7's tiny language model: a GRU over tokens as the policy, the critic and the
+r"""Chapter 9's tiny language model: a GRU over tokens as the policy, the critic and the
 reference model.
 
 :class:`TokenGRU` reads the prompt and the tokens so far and gives next-token logits (the
@@ -120,7 +120,7 @@ class _GRURecurrence(torch.autograd.Function):
 
 
 class GRUStack(nn.Module):
-    r"""Chapter 7: ``R`` :class:`TokenGRU` networks of one shape, their weights stacked on a
+    r"""Chapter 9: ``R`` :class:`TokenGRU` networks of one shape, their weights stacked on a
     leading run axis and evaluated together — one batched matrix product per step for all ``R``
     (how :func:`gaelib.algorithms.lm_lockstep.train_lm_lockstep` trains several seeds and methods at
     once). Each network ``r`` computes exactly what ``torch.nn.GRU`` does, up to float rounding:

@@ -1,4 +1,4 @@
-r"""Chapter 7's toy "language": the counting task, and how a batch of texts is laid out.
+r"""Chapter 9's toy "language": the counting task, and how a batch of texts is laid out.
 
 The task (:class:`CountingTask`): a prompt is one letter of a circular alphabet; a good
 continuation counts up from it (each letter is the one after the previous letter) and stops

@@ -1,4 +1,4 @@
-r"""Chapter 6: the stock-trading toy — the article's design, and a corrected environment.
+r"""Chapter 8: the stock-trading toy — the article's design, and a corrected environment.
 
 The policy-gradient article's §4.3 trades one asset with actions buy/sell/hold, uses the raw
 price as the state, the feature "price minus its n-day moving average when positive", and a
@@ -122,7 +122,7 @@ def next_position(position, action) -> np.ndarray | int:
 
 
 class StockTradingEnv(gym.Env):
-    r"""Chapter 6: one asset, flat or long, log-return reward net of costs.
+    r"""Chapter 8: one asset, flat or long, log-return reward net of costs.
 
     Registered as ``gaelib/StockTrading-v0`` on ``import gaelib``.
 
@@ -275,7 +275,7 @@ def synthetic_prices(
     switch_prob: float = 0.02,
     start_price: float = 100.0,
 ) -> SyntheticPrices:
-    r"""Chapter 6: geometric Brownian motion with a two-regime (Markov-switching) drift.
+    r"""Chapter 8: geometric Brownian motion with a two-regime (Markov-switching) drift.
 
     .. math::
         \log P_{t+1} - \log P_t = \mu_{z_t} + \sigma\,\varepsilon_t, \quad

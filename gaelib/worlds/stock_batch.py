@@ -1,4 +1,4 @@
-r"""Chapter 6: the stock-trading environment for many episodes at once.
+r"""Chapter 8: the stock-trading environment for many episodes at once.
 
 :class:`BatchedTradingEnv` steps K × E episodes — K price series or K runs, E episodes each —
 in one NumPy call per day, with the accounting of
@@ -55,7 +55,7 @@ def stack_series(prices, x, x_name: str = "x") -> tuple[np.ndarray, np.ndarray]:
 
 
 class BatchedTradingEnv:
-    r"""Chapter 6: K price series × E episodes of :class:`~gaelib.worlds.stock.StockTradingEnv`'s
+    r"""Chapter 8: K price series × E episodes of :class:`~gaelib.worlds.stock.StockTradingEnv`'s
     accounting, stepped together by a few NumPy operations per day.
 
     Run k trades ``prices[k]`` and observes ``features[k]``; its E episodes start flat at the

@@ -1,4 +1,4 @@
-r"""Chapter 7 figures and slider: who gets the credit for one wrong token — GAE(λ) over token
+r"""Chapter 9 figures and slider: who gets the credit for one wrong token — GAE(λ) over token
 positions with a trained critic, against GRPO's one-advantage-per-sequence.
 
 The figure has a static part (axes, limits, the GRPO panel) and a dynamic part (the GAE bars
@@ -88,13 +88,13 @@ def _gae_dynamic(ax: plt.Axes, c: CreditAssignment, lam: float) -> list:
 
 
 def plot_credit_assignment(ax: plt.Axes, c: CreditAssignment, lam: float, ylim=None) -> None:
-    """Chapter 7: the GAE(γ=1, λ) advantage of each token of ``c`` (score units)."""
+    """Chapter 9: the GAE(γ=1, λ) advantage of each token of ``c`` (score units)."""
     _axes_static(ax, c, ylim or c.ylim(), "advantage Â_t (score units)")
     _gae_dynamic(ax, c, lam)
 
 
 def credit_assignment_figure(c: CreditAssignment, lam: float) -> plt.Figure:
-    """Chapter 7: GAE(λ) per token (left) next to GRPO (right)."""
+    """Chapter 9: GAE(λ) per token (left) next to GRPO (right)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
     plot_credit_assignment(axes[0], c, lam)
     _grpo_panel(axes[1], c)
@@ -105,7 +105,7 @@ def credit_assignment_figure(c: CreditAssignment, lam: float) -> plt.Figure:
 def credit_assignment_grid(
     c: CreditAssignment, lams=(0.0, 0.5, 0.95, 1.0), title: str | None = None
 ) -> plt.Figure:
-    """Chapter 7, the slider's static version: one panel per λ, then GRPO (with an optional
+    """Chapter 9, the slider's static version: one panel per λ, then GRPO (with an optional
     ``title`` over the row, e.g. which critic and which group the panels use)."""
     lams = [check_unit_interval("lam", x) for x in lams]
     if title is not None and not isinstance(title, str):
@@ -124,7 +124,7 @@ def credit_assignment_grid(
 
 
 def credit_assignment_explorer(c: CreditAssignment, lam: float = 0.95):
-    """Chapter 7: a λ slider over :func:`credit_assignment_figure` (blitted)."""
+    """Chapter 9: a λ slider over :func:`credit_assignment_figure` (blitted)."""
     import ipywidgets as widgets
 
     opts = [(f"{x:g}", float(x)) for x in LAMS]

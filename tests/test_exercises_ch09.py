@@ -1,4 +1,4 @@
-"""Chapter 7 checkers: correct answers pass, each classic mistake fails with its own hint.
+"""Chapter 9 checkers: correct answers pass, each classic mistake fails with its own hint.
 
 The wrong variants are written the way a learner would write them (loops over the batch), not
 by calling the checker's own variant code, so they test the diagnosis independently.
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from gaelib.algorithms import token_ppo
-from gaelib.exercises import ch07
+from gaelib.exercises import ch09
 
-R_MESSAGES = {k: v for k, v in vars(ch07).items() if k.startswith("MSG_R_")}
-G_MESSAGES = {k: v for k, v in vars(ch07).items() if k.startswith("MSG_G_")}
+R_MESSAGES = {k: v for k, v in vars(ch09).items() if k.startswith("MSG_R_")}
+G_MESSAGES = {k: v for k, v in vars(ch09).items() if k.startswith("MSG_G_")}
 
 
 def template(*args):
@@ -51,8 +51,8 @@ def rewards_loop(scores, lengths, kl, beta, *, where="last", mask_kl=True, sign=
 
 
 def test_token_rewards_reference_passes(capsys):
-    assert ch07.check_token_rewards(rewards_loop)
-    assert ch07.check_token_rewards(
+    assert ch09.check_token_rewards(rewards_loop)
+    assert ch09.check_token_rewards(
         lambda s, n, kl, beta: token_ppo.token_rewards(s, n, kl, beta=beta)
     )
     out = capsys.readouterr().out
@@ -60,7 +60,7 @@ def test_token_rewards_reference_passes(capsys):
 
 
 def test_token_rewards_template_not_attempted(capsys):
-    assert not ch07.check_token_rewards(template)
+    assert not ch09.check_token_rewards(template)
     assert "not attempted yet" in capsys.readouterr().out
 
 
@@ -79,7 +79,7 @@ def test_token_rewards_mistakes_named(capsys, kwargs, name):
     def wrong(s, n, kl, beta):
         return rewards_loop(s, n, kl, beta, **kwargs)
 
-    assert not ch07.check_token_rewards(wrong)
+    assert not ch09.check_token_rewards(wrong)
     assert_only_hint(capsys.readouterr().out, name, R_MESSAGES)
 
 
@@ -89,9 +89,9 @@ def test_token_rewards_first_pad_index_error_explained(capsys):
         r[np.arange(len(scores)), lengths] += scores  # IndexError on a full row
         return r
 
-    assert not ch07.check_token_rewards(wrong)
+    assert not ch09.check_token_rewards(wrong)
     out = capsys.readouterr().out
-    assert "IndexError" in out and ch07.MSG_INDEX in out
+    assert "IndexError" in out and ch09.MSG_INDEX in out
 
 
 # ---------------------------------------------------------- check_group_advantages
@@ -125,14 +125,14 @@ def no_std(scores, G, lengths, max_len):
 
 
 def test_group_advantages_reference_passes(capsys):
-    assert ch07.check_group_advantages(group_loop)
-    assert ch07.check_group_advantages(lambda s, G, n, L: group_loop(s, G, n, L, eps=1e-8))
+    assert ch09.check_group_advantages(group_loop)
+    assert ch09.check_group_advantages(lambda s, G, n, L: group_loop(s, G, n, L, eps=1e-8))
     out = capsys.readouterr().out
     assert "✗" not in out and "well done" in out
 
 
 def test_group_advantages_template_not_attempted(capsys):
-    assert not ch07.check_group_advantages(template)
+    assert not ch09.check_group_advantages(template)
     assert "not attempted yet" in capsys.readouterr().out
 
 
@@ -151,21 +151,21 @@ def test_group_advantages_mistakes_named(capsys, kwargs, name):
     def wrong(s, G, n, L):
         return group_loop(s, G, n, L, **kwargs)
 
-    assert not ch07.check_group_advantages(wrong)
+    assert not ch09.check_group_advantages(wrong)
     assert_only_hint(capsys.readouterr().out, name, G_MESSAGES)
 
 
 def test_group_advantages_no_std_named(capsys):
-    assert not ch07.check_group_advantages(no_std)
+    assert not ch09.check_group_advantages(no_std)
     assert_only_hint(capsys.readouterr().out, "MSG_G_NO_STD", G_MESSAGES)
 
 
 def test_group_advantages_errors_and_shapes(capsys):
-    assert not ch07.check_group_advantages(lambda s, G, n, L: np.zeros(len(s)))
+    assert not ch09.check_group_advantages(lambda s, G, n, L: np.zeros(len(s)))
     assert "return shape" in capsys.readouterr().out
 
     def crash(*args):
         raise KeyError("oops")
 
-    assert not ch07.check_group_advantages(crash)
+    assert not ch09.check_group_advantages(crash)
     assert "raised KeyError" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-r"""Chapter 7 exercise checkers: per-token rewards of a padded batch; GRPO's group-relative
+r"""Chapter 9 exercise checkers: per-token rewards of a padded batch; GRPO's group-relative
 advantages.
 
 :func:`check_token_rewards` gives the learner padded batches ``[B, L]`` (batch-first, as
@@ -195,7 +195,7 @@ def _reward_mistakes(c: _RewardCase) -> list[tuple[str, list[np.ndarray]]]:
 
 
 def check_token_rewards(fn: Callable) -> bool:
-    r"""Chapter 7 exercise: ``fn(scores, lengths, kl, beta)`` → RLHF's per-token rewards
+    r"""Chapter 9 exercise: ``fn(scores, lengths, kl, beta)`` → RLHF's per-token rewards
     ``[B, L]`` of a padded batch (numpy arrays; ``lengths[b]`` real tokens, EOS included):
 
     .. math::
@@ -310,7 +310,7 @@ def _group_mistakes(c: _GroupCase) -> list[tuple[str, list[np.ndarray]]]:
 
 
 def check_group_advantages(fn: Callable) -> bool:
-    r"""Chapter 7 exercise: ``fn(scores, group_size, lengths, max_len)`` → GRPO's per-token
+    r"""Chapter 9 exercise: ``fn(scores, group_size, lengths, max_len)`` → GRPO's per-token
     advantages ``[B, L]``: groups are consecutive blocks of ``group_size`` rows,
 
     .. math::
