@@ -11,7 +11,7 @@ CPU, so there the targets are ≤ 25 s a chapter and ≤ 12 s × the number of c
 Timings are not asserted anywhere: a busy machine is slower; run this on an idle one.
 
     .venv/bin/python benchmarks/notebook_times.py            # all chapters
-    .venv/bin/python benchmarks/notebook_times.py 05 06      # chapters 5 and 8
+    .venv/bin/python benchmarks/notebook_times.py 05 06      # chapters 5 and 6
     .venv/bin/python benchmarks/notebook_times.py --emulated
 """
 

@@ -1,8 +1,9 @@
-"""Chapter 5's two λ sweeps side by side: the grid in a second process next to the PPO sweep.
+"""The two λ sweeps side by side: the grid in a second process next to the PPO sweep (as
+chapter 5 ran them until the PPO sweep moved to chapter 6).
 
 Times, with one torch thread and one BLAS thread per process:
 
-1. ``ppo_grid`` alone — chapter 5's PPO λ sweep (λ ∈ {0, 0.5, 0.95} × 5 seeds, 20,000 steps);
+1. ``ppo_grid`` alone — chapter 6's PPO λ sweep (λ ∈ {0, 0.5, 0.95} × 5 seeds, 20,000 steps);
 2. ``actor_critic_grid`` alone — chapter 5's γ × λ grid (175 runs of 30,000 steps);
 3. both as the chapter runs them: the grid started with ``train_in_background`` and the PPO
    sweep trained in this process meanwhile; the wall time until both are done.
@@ -50,7 +51,7 @@ def main() -> int:
     print()
     print("| what | runs | wall s |")
     print("|---|---:|---:|")
-    print(f"| `ppo_grid`, chapter 5's PPO λ sweep, alone | 15 | {t_ppo:.1f} |")
+    print(f"| `ppo_grid`, chapter 6's PPO λ sweep, alone | 15 | {t_ppo:.1f} |")
     print(f"| `actor_critic_grid`, chapter 5's γ × λ grid, alone | 175 | {t_ac:.1f} |")
     print(
         f"| both, the grid in a second process (PPO done after {t_fg:.1f} s) | 190 | {t_both:.1f} |"

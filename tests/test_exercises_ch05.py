@@ -1,4 +1,5 @@
-"""Chapter 5 checkers: correct answers pass, each classic mistake fails with its own hint.
+"""Chapter 5 checkers (the autoreset mask; the critic's λ-return targets): correct answers
+pass, each classic mistake fails with its own hint.
 
 The wrong variants are written the way a learner would write them (loops, numpy one-liners),
 not by calling the checker's own variant code, so they test the diagnosis independently.
@@ -9,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gaelib.exercises import ch05, ch05_ppo
+from gaelib.core.advantages import compute_gae
+from gaelib.exercises import ch05, ch05_targets
 
 MASK_MESSAGES = {k: v for k, v in vars(ch05).items() if k.startswith("MSG_MASK_")}
-LOSS_MESSAGES = {k: v for k, v in vars(ch05_ppo).items() if k.startswith("MSG_LOSS_")}
 
 
 def template(*args):
@@ -206,162 +207,242 @@ def test_mask_failure_names_the_steps(capsys):
     assert "t=0, env 0 (a reset step: the previous rollout's last step ended" in out
 
 
-# ------------------------------------------------------------- check_ppo_clip_loss
+# ------------------------------------------------------------- check_value_targets
+
+TARGET_MESSAGES = {k: v for k, v in vars(ch05_targets).items() if k.startswith("MSG_VT_")}
 
 
-def loss_ref(logp, old_logp, adv, clip):
-    ratio = np.exp(logp - old_logp)
-    return -np.mean(np.minimum(ratio * adv, np.clip(ratio, 1 - clip, 1 + clip) * adv))
+def targets_reference(rewards, values, next_values, terminated, truncated, gamma, lam):
+    adv = compute_gae(rewards, values, next_values, terminated, truncated, gamma=gamma, lam=lam)
+    return adv + values
 
 
-def loss_loop(logp, old_logp, adv, clip):
-    """Written differently: per sample, the clipped objective's two cases by the sign of A."""
-    total = 0.0
-    for lp, old, a in zip(logp, old_logp, adv, strict=True):
-        r = float(np.exp(lp - old))
-        r_used = min(r, 1 + clip) if a >= 0 else max(r, 1 - clip)
-        total += r_used * a
-    return -total / len(adv)
+def targets_loop(rewards, values, next_values, terminated, truncated, gamma, lam):
+    """The backward recursion, written out."""
+    T = len(rewards)
+    targets, adv = np.zeros(T), 0.0
+    for t in reversed(range(T)):
+        bootstrap = 0.0 if terminated[t] else gamma * next_values[t]
+        delta = rewards[t] + bootstrap - values[t]
+        if terminated[t] or truncated[t]:
+            adv = 0.0  # the trace ends here
+        adv = delta + gamma * lam * adv
+        targets[t] = adv + values[t]
+    return targets
 
 
-def loss_torch(logp, old_logp, adv, clip):
+def targets_sum(rewards, values, next_values, terminated, truncated, gamma, lam):
+    """The GAE sum Σ (γλ)^l δ_{t+l} over the rest of t's episode segment, term by term."""
+    delta = rewards + gamma * np.where(terminated, 0.0, next_values) - values
+    T, targets = len(rewards), []
+    for t in range(T):
+        total = 0.0
+        for l in range(T - t):
+            total += (gamma * lam) ** l * delta[t + l]
+            if terminated[t + l] or truncated[t + l]:
+                break
+        targets.append(total + values[t])
+    return targets  # a list is fine
+
+
+def targets_torch_float32(rewards, values, next_values, terminated, truncated, gamma, lam):
     torch = pytest.importorskip("torch")
-    lp, old, a = (torch.as_tensor(x) for x in (logp, old_logp, adv))
-    ratio = torch.exp(lp - old)
-    return -torch.min(ratio * a, torch.clamp(ratio, 1 - clip, 1 + clip) * a).mean()
+    r, v, nv = (torch.tensor(x, dtype=torch.float32) for x in (rewards, values, next_values))
+    term = torch.tensor(terminated, dtype=torch.float32)
+    done = torch.tensor(terminated | truncated, dtype=torch.float32)
+    delta = r + gamma * (1 - term) * nv - v
+    adv, out = torch.tensor(0.0), torch.zeros_like(r)
+    for t in range(len(r) - 1, -1, -1):
+        adv = delta[t] + gamma * lam * (1 - done[t]) * adv
+        out[t] = adv
+    return out + v
 
 
-def test_loss_reference_passes(capsys):
-    assert ch05_ppo.check_ppo_clip_loss(loss_ref) is True
+def test_targets_reference_passes(capsys):
+    assert ch05_targets.check_value_targets(targets_reference) is True
     out = capsys.readouterr().out
-    assert out.count("✓") == len(ch05_ppo._loss_cases()) and "All cases pass" in out
+    assert out.count("✓") == len(ch05_targets._target_cases()) and "All cases pass" in out
 
 
-@pytest.mark.parametrize("fn", [loss_loop, loss_torch, lambda *a: [loss_ref(*a)]])
-def test_loss_other_correct_answers_pass(fn, capsys):
-    assert ch05_ppo.check_ppo_clip_loss(fn) is True
+@pytest.mark.parametrize("fn", [targets_loop, targets_sum, targets_torch_float32])
+def test_targets_other_correct_answers_pass(fn, capsys):
+    assert ch05_targets.check_value_targets(fn) is True
     assert "All cases pass" in capsys.readouterr().out
 
 
-def test_loss_template_is_not_attempted(capsys):
-    assert ch05_ppo.check_ppo_clip_loss(template) is False
+def test_targets_template_is_not_attempted(capsys):
+    assert ch05_targets.check_value_targets(template) is False
     out = capsys.readouterr().out
     assert "not attempted yet" in out and "✗" not in out
 
 
-def loss_max(logp, old_logp, adv, clip):
-    ratio = np.exp(logp - old_logp)
-    return -np.mean(np.maximum(ratio * adv, np.clip(ratio, 1 - clip, 1 + clip) * adv))
+def compute_returns(rewards, dones, gamma):
+    """The GAE article's critic target (§5), as its name promises."""
+    returns, running = np.zeros(len(rewards)), 0.0
+    for t in reversed(range(len(rewards))):
+        running = rewards[t] + gamma * running * (1 - dones[t])
+        returns[t] = running
+    return returns
 
 
-def loss_no_minus(logp, old_logp, adv, clip):
-    ratio = np.exp(logp - old_logp)
-    return np.mean(np.minimum(ratio * adv, np.clip(ratio, 1 - clip, 1 + clip) * adv))
+def targets_article(rewards, values, next_values, terminated, truncated, gamma, lam):
+    return compute_returns(rewards, terminated | truncated, gamma)
 
 
-def loss_clip_adv(logp, old_logp, adv, clip):
-    ratio = np.exp(logp - old_logp)
-    return -np.mean(np.minimum(ratio * adv, ratio * np.clip(adv, 1 - clip, 1 + clip)))
+def gae_targets(rewards, values, next_values, no_bootstrap, cut, gamma, lam):
+    """A learner's GAE loop with its own (possibly wrong) flags."""
+    targets, adv = np.zeros(len(rewards)), 0.0
+    for t in reversed(range(len(rewards))):
+        nxt = 0.0 if no_bootstrap[t] else next_values[t]
+        adv = rewards[t] + gamma * nxt - values[t] + gamma * lam * (0.0 if cut[t] else adv)
+        targets[t] = adv + values[t]
+    return targets
 
 
-def loss_clip_product(logp, old_logp, adv, clip):
-    ratio = np.exp(logp - old_logp)
-    return -np.mean(np.minimum(ratio * adv, np.clip(ratio * adv, 1 - clip, 1 + clip)))
+def targets_no_flags(rewards, values, next_values, terminated, truncated, gamma, lam):
+    deltas = rewards + gamma * next_values - values
+    adv, out = 0.0, []
+    for d in deltas[::-1]:
+        adv = d + gamma * lam * adv
+        out.append(adv)
+    return np.array(out[::-1]) + values
 
 
-def loss_ratio_divide(logp, old_logp, adv, clip):
-    ratio = logp / old_logp
-    return -np.mean(np.minimum(ratio * adv, np.clip(ratio, 1 - clip, 1 + clip) * adv))
+def targets_no_cut(rewards, values, next_values, terminated, truncated, gamma, lam):
+    never = np.zeros(len(rewards), dtype=bool)
+    return gae_targets(rewards, values, next_values, terminated, never, gamma, lam)
 
 
-def loss_ratio_log(logp, old_logp, adv, clip):
-    ratio = logp - old_logp
-    return -np.mean(np.minimum(ratio * adv, np.clip(ratio, 1 - clip, 1 + clip) * adv))
+def targets_trunc_as_term(rewards, values, next_values, terminated, truncated, gamma, lam):
+    dones = terminated | truncated
+    return targets_reference(rewards, values, next_values, dones, dones, gamma, lam)
 
 
-def loss_ratio_inverted(logp, old_logp, adv, clip):
-    ratio = np.exp(old_logp - logp)
-    return -np.mean(np.minimum(ratio * adv, np.clip(ratio, 1 - clip, 1 + clip) * adv))
+def targets_term_bootstrapped(rewards, values, next_values, terminated, truncated, gamma, lam):
+    never = np.zeros(len(rewards), dtype=bool)
+    cut = terminated | truncated
+    return gae_targets(rewards, values, next_values, never, cut, gamma, lam)
 
 
-def loss_clipped_only(logp, old_logp, adv, clip):
-    ratio = np.exp(logp - old_logp)
-    return -np.mean(np.clip(ratio, 1 - clip, 1 + clip) * adv)
+def targets_trunc_checked_first(rewards, values, next_values, terminated, truncated, gamma, lam):
+    targets, adv = np.zeros(len(rewards)), 0.0
+    for t in reversed(range(len(rewards))):
+        if truncated[t]:  # time limit: bootstrap (even if the state was terminal too)
+            delta, adv = rewards[t] + gamma * next_values[t] - values[t], 0.0
+        elif terminated[t]:
+            delta, adv = rewards[t] - values[t], 0.0
+        else:
+            delta = rewards[t] + gamma * next_values[t] - values[t]
+        adv = delta + gamma * lam * adv
+        targets[t] = adv + values[t]
+    return targets
 
 
-def loss_clip_range(logp, old_logp, adv, clip):
-    ratio = np.exp(logp - old_logp)
-    return -np.mean(np.minimum(ratio * adv, np.clip(ratio, -clip, clip) * adv))
+def targets_advantages_only(rewards, values, next_values, terminated, truncated, gamma, lam):
+    return compute_gae(rewards, values, next_values, terminated, truncated, gamma=gamma, lam=lam)
 
 
-def loss_sum(logp, old_logp, adv, clip):
-    ratio = np.exp(logp - old_logp)
-    return -np.sum(np.minimum(ratio * adv, np.clip(ratio, 1 - clip, 1 + clip) * adv))
+def targets_values_shifted(rewards, values, next_values, terminated, truncated, gamma, lam):
+    nxt = np.append(values[1:], next_values[-1])  # "V(s_{t+1}) is the next row of values"
+    return targets_reference(rewards, values, nxt, terminated, truncated, gamma, lam)
+
+
+def targets_values_shifted_zero(rewards, values, next_values, terminated, truncated, gamma, lam):
+    nxt = np.append(values[1:], 0.0)
+    return targets_reference(rewards, values, nxt, terminated, truncated, gamma, lam)
+
+
+def targets_td0(rewards, values, next_values, terminated, truncated, gamma, lam):
+    return rewards + gamma * (1 - terminated) * next_values
+
+
+def targets_monte_carlo(rewards, values, next_values, terminated, truncated, gamma, lam):
+    return targets_reference(rewards, values, next_values, terminated, truncated, gamma, 1.0)
 
 
 @pytest.mark.parametrize(
     "wrong, name",
     [
-        (loss_max, "MSG_LOSS_MAX"),
-        (loss_no_minus, "MSG_LOSS_SIGN"),
-        (loss_clip_adv, "MSG_LOSS_CLIP_ADV"),
-        (loss_clip_product, "MSG_LOSS_CLIP_ADV"),
-        (loss_ratio_divide, "MSG_LOSS_RATIO_DIVIDE"),
-        (loss_ratio_log, "MSG_LOSS_RATIO_NO_EXP"),
-        (loss_ratio_inverted, "MSG_LOSS_RATIO_INVERTED"),
-        (loss_clipped_only, "MSG_LOSS_CLIPPED_ONLY"),
-        (loss_clip_range, "MSG_LOSS_CLIP_RANGE"),
-        (loss_sum, "MSG_LOSS_SUM"),
+        (targets_article, "MSG_VT_ARTICLE_MC"),
+        (targets_no_flags, "MSG_VT_NO_FLAGS"),
+        (targets_no_cut, "MSG_VT_NO_FLAGS"),
+        (targets_trunc_as_term, "MSG_VT_TRUNC_AS_TERM"),
+        (targets_term_bootstrapped, "MSG_VT_TERM_BOOTSTRAP"),
+        (targets_trunc_checked_first, "MSG_VT_TERM_BOOTSTRAP"),
+        (targets_advantages_only, "MSG_VT_ADV_ONLY"),
+        (targets_values_shifted, "MSG_VT_VALUES_NEXT"),
+        (targets_values_shifted_zero, "MSG_VT_VALUES_NEXT"),
+        (targets_td0, "MSG_VT_LAMBDA"),
+        (targets_monte_carlo, "MSG_VT_LAMBDA"),
     ],
 )
-def test_loss_classic_mistakes_get_their_own_hint(wrong, name, capsys):
-    assert ch05_ppo.check_ppo_clip_loss(wrong) is False
-    assert_only_hint(capsys.readouterr().out, name, LOSS_MESSAGES)
+def test_targets_classic_mistakes_get_their_own_hint(wrong, name, capsys):
+    assert ch05_targets.check_value_targets(wrong) is False
+    assert_only_hint(capsys.readouterr().out, name, TARGET_MESSAGES)
 
 
-def test_each_loss_mistake_is_caught_and_distinct():
-    cases = ch05_ppo._loss_cases()
-    per_case = [ch05_ppo._loss_mistakes(c) for c in cases]
+def test_each_target_mistake_is_caught_and_distinct():
+    """Every variant of every mistake differs from the reference on some case; no two
+    mistakes can explain the same answers on every case."""
+    cases = ch05_targets._target_cases()
+    per_case = [ch05_targets._target_mistakes(c) for c in cases]
+    close = ch05_targets._close
     n = len(per_case[0])
     for j in range(n):
-        assert any(
-            not ch05_ppo._same(w, c.reference())
-            for c, ms in zip(cases, per_case, strict=True)
-            for w in ms[j][1]
-        ), per_case[0][j][0]
+        for v in range(len(per_case[0][j][1])):
+            assert any(
+                not close(ms[j][1][v], c.reference()) for c, ms in zip(cases, per_case, strict=True)
+            ), (per_case[0][j][0], v)
         for k in range(n):
             if k != j:
                 assert any(
-                    not any(ch05_ppo._same(a, b) for a in ms[j][1] for b in ms[k][1])
-                    for ms in per_case
+                    not any(close(a, b) for a in ms[j][1] for b in ms[k][1]) for ms in per_case
                 ), (per_case[0][j][0], per_case[0][k][0])
+
+
+def test_target_cases_are_realistic():
+    """One critic on consecutive observations: next_values[t] = values[t+1] unless step t
+    ended the episode; and the cases hold what their labels promise."""
+    cases = ch05_targets._target_cases()
+    for c in cases:
+        inside = ~(c.term | c.trunc)[:-1]
+        assert np.array_equal(c.nv[:-1][inside], c.v[1:][inside]), c.label
+        assert not (c.term | c.trunc)[-1], c.label  # every rollout stops mid-episode
+    assert {(c.gamma, c.lam) for c in cases} >= {(1.0, 1.0), (0.9, 0.0)}
+    assert (cases[-1].term & cases[-1].trunc).any() and cases[-1].term.sum() >= 2
 
 
 @pytest.mark.parametrize(
     "wrong, hint",
     [
         (
-            lambda lp, old, a, c: (
-                -np.minimum(np.exp(lp - old) * a, np.clip(np.exp(lp - old), 1 - c, 1 + c) * a)
-            ),
-            "one loss per sample",
+            lambda r, v, nv, te, tr, g, lam: targets_reference(r, v, nv, te, tr, g, lam)[:-1],
+            "shape",
         ),
         (lambda *a: None, "returned None"),
-        (lambda *a: "loss", "return a single number"),
+        (lambda *a: "targets", "return a float array"),
+        (lambda *a: targets_reference(*a) * np.nan, "returned NaN or inf"),
         (lambda *a: 1 / 0, "raised ZeroDivisionError"),
-        (lambda *a: loss_ref(*a) + 0.1, "compare with −mean(min(ρ·adv"),
+        (lambda *a: targets_reference(*a) + 0.1, "G_t = Â_t + values[t] with"),
     ],
 )
-def test_loss_generic_failures(wrong, hint, capsys):
-    assert ch05_ppo.check_ppo_clip_loss(wrong) is False
+def test_targets_generic_failures(wrong, hint, capsys):
+    assert ch05_targets.check_value_targets(wrong) is False
     out = capsys.readouterr().out
     assert "✗" in out and hint in out
+    assert not [k for k, m in TARGET_MESSAGES.items() if m in out]
 
 
-def test_loss_input_mutation_is_reported(capsys):
-    def mutates(logp, old_logp, adv, clip):
-        adv -= adv.mean()  # "normalise" in place
-        return loss_ref(logp, old_logp, adv, clip)
+def test_targets_input_mutation_is_reported(capsys):
+    def mutates(rewards, values, next_values, terminated, truncated, gamma, lam):
+        next_values[terminated] = 0.0  # "a terminal state is worth 0", in the caller's array
+        return targets_reference(rewards, values, next_values, terminated, truncated, gamma, lam)
 
-    assert ch05_ppo.check_ppo_clip_loss(mutates) is False
-    assert "changed its input adv in place" in capsys.readouterr().out
+    assert ch05_targets.check_value_targets(mutates) is False
+    assert "changed its input next_values in place" in capsys.readouterr().out
+
+
+def test_targets_failure_names_the_steps(capsys):
+    ch05_targets.check_value_targets(targets_trunc_as_term)
+    out = capsys.readouterr().out
+    assert "t=3 (a time limit): expected" in out

@@ -1,4 +1,5 @@
-r"""Chapter 5 exercise checker: PPO's clipped policy loss.
+r"""Chapter 6 exercise checker: PPO's clipped policy loss (the whole minibatch loss, a bug hunt,
+is :mod:`gaelib.exercises.ch06_bugs`).
 
 :func:`check_ppo_clip_loss` checks the PPO-clip policy loss
 
@@ -166,7 +167,7 @@ def _as_scalar(got) -> tuple[str, object]:
 
 
 def check_ppo_clip_loss(fn: Callable) -> bool:
-    r"""Chapter 5 exercise: ``fn(logp, old_logp, adv, clip)`` → PPO's clipped policy loss,
+    r"""Chapter 6 exercise: ``fn(logp, old_logp, adv, clip)`` → PPO's clipped policy loss,
 
     .. math::
         L = -\frac1B \sum_b \min\!\big(\rho_b \hat A_b,\;

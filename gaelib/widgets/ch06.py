@@ -64,7 +64,7 @@ def clip_objective_figure(clip: float = 0.2) -> plt.Figure:
         flat = (1 + clip, 2.0) if adv > 0 else (0.0, 1 - clip)
         ax.axvspan(*flat, color="C3", alpha=0.12, label="flat: no gradient")
         for x in (1 - clip, 1 + clip):
-            ax.axvline(x, color="0.3", lw=0.8, ls=":")
+            ax.axvline(x, color="0.3", lw=0.8, ls=":", label="1 ± ε" if x < 1 else None)
         ax.axvline(1.0, color="0.3", lw=0.8)
         ax.set_xlim(0, 2)
         ax.set_xlabel("ratio ρ = π_θ(a|s) / π_old(a|s)")
