@@ -3,8 +3,8 @@ docstring carrying its equations and the chapter that teaches it.
 
 ``reinforce`` and ``reinforce_grid`` (chapter 1), ``td_prediction`` (chapter 2),
 ``actor_critic``, ``ppo``, ``numpy_ppo``, ``batched_actor_critic`` and ``lockstep`` (chapter
-5), ``trading`` and ``trading_grid`` (chapter 6), ``token_ppo``, ``grpo`` and
-``lm_lockstep`` (chapter 7). Imports from its own layer (with no cycle),
+5), ``gaussian_ppo`` (chapter 7), ``trading`` and ``trading_grid`` (chapter 8), ``token_ppo``,
+``grpo`` and ``lm_lockstep`` (chapter 9). Imports from its own layer (with no cycle),
 :mod:`gaelib.worlds` and :mod:`gaelib.core`.
 """
 
@@ -15,6 +15,7 @@ from ..core._lazy import lazy_submodules
 __all__ = [
     "actor_critic",
     "batched_actor_critic",
+    "gaussian_ppo",
     "grpo",
     "lm_lockstep",
     "lockstep",
@@ -34,6 +35,7 @@ if TYPE_CHECKING:  # what a type checker or an IDE sees; at run time each loads 
     from . import (
         actor_critic,
         batched_actor_critic,
+        gaussian_ppo,
         grpo,
         lm_lockstep,
         lockstep,

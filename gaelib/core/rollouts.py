@@ -161,6 +161,12 @@ class RolloutCollector:
         if mode != gym.vector.AutoresetMode.NEXT_STEP:
             raise ValueError(f"envs must use next-step autoreset, got {mode}")
         self.envs = envs
+        space = envs.single_action_space
+        self.box = None  # a continuous action space's (low, high); None for discrete actions
+        if isinstance(space, gym.spaces.Box):
+            if len(space.shape) != 1:
+                raise ValueError(f"envs must have a 1-D Box action space, got {space}")
+            self.box = (space.low, space.high)
         self.obs, _ = envs.reset(seed=seed)
         self.after_end = np.zeros(envs.num_envs, dtype=bool)  # the next step is a reset step
         self.running_return = np.zeros(envs.num_envs)
@@ -171,19 +177,36 @@ class RolloutCollector:
         self.episode_end_steps: list[int] = []
 
     def collect(self, act: Callable[[np.ndarray], np.ndarray], n_steps: int) -> Rollout:
-        """Chapter 5: ``n_steps`` steps of every environment with ``act(obs) -> actions``."""
+        """Chapter 5: ``n_steps`` steps of every environment with ``act(obs) -> actions``.
+
+        Discrete actions are ``[N]`` integers, stored ``[T, N]``. Continuous ones (a ``Box``
+        action space, chapter 7) are ``[N, act_dim]`` floats, stored ``[T, N, act_dim]`` as
+        ``act`` returned them, while the environment receives them clipped to the space's
+        bounds (the policy's log-probability is of the unclipped sample)."""
+        n_steps = check_positive_int("n_steps", n_steps)
         n = self.envs.num_envs
         shape = (n_steps, n)
         obs = np.empty((n_steps, *self.obs.shape), dtype=np.float32)
         next_obs = np.empty_like(obs)
-        actions = np.empty(shape, dtype=np.int64)
+        if self.box is None:
+            actions = np.empty(shape, dtype=np.int64)
+        else:
+            actions = np.empty((*shape, self.box[0].shape[0]), dtype=np.float32)
         rewards = np.empty(shape)
         term = np.empty(shape, dtype=bool)
         trunc = np.empty(shape, dtype=bool)
         mask = np.empty(shape, dtype=bool)
         for t in range(n_steps):
             a = np.asarray(act(self.obs))
-            nxt, r, te, tr, _ = self.envs.step(a)
+            if self.box is None:
+                nxt, r, te, tr, _ = self.envs.step(a)
+            else:
+                a = a.astype(np.float32, copy=False)
+                if a.shape != actions.shape[1:]:
+                    raise ValueError(
+                        f"act must return actions of shape {actions.shape[1:]}, got {a.shape}"
+                    )
+                nxt, r, te, tr, _ = self.envs.step(np.clip(a, *self.box))
             valid = ~self.after_end
             obs[t], actions[t], next_obs[t], mask[t] = self.obs, a, nxt, valid
             rewards[t] = np.where(valid, r, 0.0)
