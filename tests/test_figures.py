@@ -43,6 +43,7 @@ EXACT = {
     "ch04_best_lambda_vs_critic_error": "exact MSE-optimal λ (linear solves)",
     "ch06_clip_objective": "closed form: PPO's clipped objective against the ratio",
     "ch06_importance_sampling": "exact bandit values and fixed-seed NumPy sampling",
+    "ch07_gaussian_actions": "fixed-seed NumPy samples of a Gaussian and exact densities",
     "ch08_moving_average": "the WTI price series and its moving averages",
 }
 FROM_TRAINING = {
@@ -54,6 +55,7 @@ FROM_TRAINING = {
     "ch05_lambda_sweep_runs": "actor-critic runs of the λ sweep",
     "ch06_diagnostics": "PPO runs and their diagnostics",
     "ch06_lambda_sweep_ppo": "PPO runs of the λ sweep (ppo_grid) and actor-critic runs",
+    "ch07_pendulum": "PPO + GAE runs on Pendulum-v1 and their greedy episodes",
     "ch08_costs": "trained trading policies under costs",
     "ch08_equity_curves": "trained trading policies",
     "ch09_credit_assignment": "per-token advantages from a trained critic and GRU",

@@ -2,9 +2,10 @@
 docstring carrying its equations and the chapter that teaches it.
 
 ``reinforce`` and ``reinforce_grid`` (chapter 1), ``td_prediction`` (chapter 2),
-``actor_critic``, ``ppo``, ``numpy_ppo``, ``batched_actor_critic`` and ``lockstep`` (chapter
-5), ``gaussian_ppo`` (chapter 7), ``trading`` and ``trading_grid`` (chapter 8), ``token_ppo``,
-``grpo`` and ``lm_lockstep`` (chapter 9). Imports from its own layer (with no cycle),
+``actor_critic`` (chapter 5), ``ppo`` (chapters 5–6), ``numpy_ppo`` (Appendix A),
+``batched_actor_critic`` and ``lockstep`` (chapters 5–6, Appendix A), ``gaussian_ppo``
+(chapter 7), ``trading`` and ``trading_grid`` (chapter 8), ``token_ppo``, ``grpo`` and
+``lm_lockstep`` (chapter 9). Imports from its own layer (with no cycle),
 :mod:`gaelib.worlds` and :mod:`gaelib.core`.
 """
 

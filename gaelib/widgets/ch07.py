@@ -131,9 +131,9 @@ def plot_clipped_actions(
     heights = np.histogram(clipped, edges)[0] / (len(actions) * width)
     inner = np.r_[False, np.ones(_BINS - 2, bool), False]
     ax.bar(edges[:-1][inner], heights[inner], width, align="edge", color="C1", alpha=0.6, lw=0,
-           label="samples, clipped")  # fmt: skip
+           label="actions sent (after clipping)")  # fmt: skip
     ax.bar(edges[:-1][~inner], heights[~inner], width, align="edge", color="C3", alpha=0.6, lw=0,
-           label="… at a bound")  # fmt: skip
+           label="edge bin (incl. clipped)")  # fmt: skip
     x = np.linspace(*xlim, 400)
     pdf = np.exp(-0.5 * ((x - mean) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
     ax.plot(x, pdf, color="C0", lw=2, label="N(μ, σ²), unclipped")
@@ -176,8 +176,9 @@ def plot_action_score(
     for x in (mean - sigma, mean + sigma):
         ax.axvline(x, color="C3", lw=0.8, ls=":")
     ax.set(xlim=xlim, xlabel="action a (unclipped)", ylabel="score of one sample")
-    ax.set_title("the score of one sample a: it pushes μ towards a,\nand σ up if |a − μ| > σ "
-                 "(outside the dotted lines), down inside", fontsize=9)  # fmt: skip
+    ax.set_title("the score of one sample a; with a positive advantage it pushes μ towards a\n"
+                 "and σ up if |a − μ| > σ (outside the dotted lines); negative: the reverse",
+                 fontsize=9)  # fmt: skip
     ax.legend(fontsize=8, loc="upper center")
 
 
