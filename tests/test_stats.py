@@ -94,3 +94,13 @@ def test_bad_confidence_and_quantile_arguments():
         t_quantile(1.0, 3)
     with pytest.raises(ValueError, match="df must"):
         t_quantile(0.9, 0)
+
+
+def test_identical_scores_print_plainly():
+    """A setting compared with itself: every difference 0, s.e. 0 — printed as zeros, not as
+    hundreds of digits."""
+    d = paired_difference([3.0, 5.0, 4.0], [3.0, 5.0, 4.0])
+    assert (d.mean, d.se, d.low, d.high) == (0.0, 0.0, 0.0, 0.0)
+    assert str(d) == "+0.0 ± 0.0 (s.e.), 95% interval [+0.0, +0.0], 2 d.f."
+    tiny = paired_difference([1e-9, 2e-9], [0.0, 0.0])
+    assert len(str(tiny)) < 80  # at most 6 decimals

@@ -113,8 +113,8 @@ class PairedDifference:
 
     def __str__(self) -> str:
         # three significant digits on the largest of the printed numbers
-        top = max(abs(self.mean), abs(self.low), abs(self.high), self.se, 1e-300)
-        k = max(0, 2 - math.floor(math.log10(top)))
+        top = max(abs(self.mean), abs(self.low), abs(self.high), self.se)
+        k = 1 if top == 0 else min(6, max(0, 2 - math.floor(math.log10(top))))  # 0: all equal
         pct = f"{100 * self.confidence:g}%"
         return (
             f"{self.mean:+.{k}f} ± {self.se:.{k}f} (s.e.), {pct} interval "
