@@ -38,7 +38,7 @@ from IPython.utils.capture import capture_output  # noqa: E402
 from matplotlib_inline.backend_inline import configure_inline_support  # noqa: E402
 
 import gaelib  # noqa: E402
-from gaelib.widgets import ch00, ch01, ch02, ch03, ch04, ch05, ch08, ch09
+from gaelib.widgets import ch00, ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08, ch09
 from gaelib.worlds import estimators, mdp, pg_toy
 
 # ------------------------------------------------------------------------- registry
@@ -167,6 +167,34 @@ def _grid() -> Any:
     return ch05.grid_explorer(grid, gamma=0.99)
 
 
+def _diagnostics() -> Any:
+    # Chapter 6 trains four PPO runs of 58 updates; the redraw's cost depends only on their
+    # size, so histories of the same size with made-up diagnostics stand in for them.
+    from gaelib.core.history import History
+
+    gen = np.random.default_rng(0)
+    n = 58
+    steps = np.arange(1, n + 1) * 256
+    keys = ("approx_kl", "clip_fraction", "entropy", "explained_variance", "value_loss")
+    runs = {
+        name: History(
+            np.ones(5),
+            steps[:5],
+            np.cumsum(gen.random(n)),
+            steps,
+            0.1,
+            None,
+            diagnostics={k: gen.random(n) for k in keys},
+        )  # fmt: skip
+        for name in ("PPO defaults", "learning rate ×30", "no clip (ε = 10)", "no ratio")
+    }
+    return ch06.diagnostics_explorer(runs)
+
+
+def _gaussian() -> Any:
+    return ch07.gaussian_explorer(mean=0.0, log_std=0.0)
+
+
 REGISTRY: list[tuple[str, Callable[[], Any]]] = [
     ("discount_explorer", _discount),  # chapter 0
     ("pg_estimates_explorer", _pg_estimates),  # chapter 1
@@ -178,6 +206,8 @@ REGISTRY: list[tuple[str, Callable[[], Any]]] = [
     ("trajectory_advantages_explorer", _trajectory_advantages),  # chapter 4
     ("bias_variance_explorer", _bias_variance),  # chapter 4
     ("grid_explorer", _grid),  # chapter 5: γ
+    ("diagnostics_explorer", _diagnostics),  # chapter 6: run
+    ("gaussian_explorer", _gaussian),  # chapter 7: μ, log σ
     ("moving_average_explorer", _moving_average),  # chapter 8: n
     ("trading_costs_explorer", _trading_costs),  # chapter 8: cost
     ("credit_assignment_explorer", _credit_assignment),  # chapter 9: λ
@@ -243,6 +273,32 @@ def time_control(explorer: Any, control: Any, repeats: int, warmup: int = 2) -> 
     }
 
 
+def time_image_control(image: Any, control: Any, repeats: int) -> dict:
+    """For an explorer that shows a cached PNG in an ``ipywidgets.Image`` (chapters 6 and 7):
+    walk ``control`` through positions not shown before (each a first draw, the slow case;
+    a revisit only swaps bytes), timing each move until the image holds the new PNG."""
+    values = [o[1] if isinstance(o, tuple) else o for o in getattr(control, "options", ())]
+    if not values:  # a float slider: its steps upward from the start, then downward
+        n = int(round((control.max - control.min) / control.step))
+        values = [round(control.min + i * control.step, 12) for i in range(n + 1)]
+    start = control.value
+    fresh = [v for v in values if v != start][: repeats + 1]
+    seconds, sizes = [], []
+    for v in fresh:
+        t0 = time.perf_counter()
+        control.value = v
+        seconds.append(time.perf_counter() - t0)
+        sizes.append(len(image.value))
+    control.value = start
+    ms = np.array(seconds[1:] or seconds) * 1e3  # the first move warms up
+    return {
+        "median": float(np.median(ms)),
+        "p90": float(np.percentile(ms, 90)),
+        "png_kb": float(np.mean(sizes)) / 1024,
+        "moves": f"{len(ms)} new positions",
+    }
+
+
 def run(repeats: int, only: list[str] | None = None) -> list[dict]:
     rows = []
     for name, build in REGISTRY:
@@ -256,6 +312,18 @@ def run(repeats: int, only: list[str] | None = None) -> list[dict]:
             rows.append({"widget": name, "control": "—", "error": f"{type(exc).__name__}: {exc}"})
             continue
         build_s = time.perf_counter() - start
+        if not hasattr(explorer, "kwargs_widgets"):  # a VBox of sliders and a cached Image
+            image = next(c for c in explorer.children if type(c).__name__ == "Image")
+            for control in explorer.children:
+                if control is image or not hasattr(control, "value"):
+                    continue
+                row = {"widget": name, "control": control.description, "build_s": build_s}
+                try:
+                    row |= time_image_control(image, control, repeats)
+                except Exception as exc:
+                    row["error"] = f"{type(exc).__name__}: {exc}"
+                rows.append(row)
+            continue
         for control in explorer.kwargs_widgets:
             row = {"widget": name, "control": control.description, "build_s": build_s}
             try:
@@ -297,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         f"matplotlib {matplotlib.__version__}, torch threads 1"
     )
     registered = {name for name, _ in REGISTRY}
-    chapters = (ch00, ch01, ch02, ch03, ch04, ch05, ch08, ch09)
+    chapters = (ch00, ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08, ch09)
     explorers = [n for m in chapters for n in m.__all__ if n.endswith("_explorer")]
     missing = [n for n in explorers if n not in registered]
     if missing:

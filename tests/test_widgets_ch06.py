@@ -100,15 +100,27 @@ def test_diagnostics_figures_reject_bad_runs():
         ch06.diagnostics_figure({"a": fake_run(0.1)}, "b")
 
 
-def test_explorer_redraws_when_the_slider_moves():
+def test_explorer_redraws_when_the_slider_moves(monkeypatch):
     pytest.importorskip("ipywidgets")
+    from gaelib.widgets.blit import BlitFrames
+
+    frames = []
+    original = BlitFrames.render
+
+    def spy(self, value):
+        frames.append((value, original(self, value)))
+        return frames[-1][1]
+
+    monkeypatch.setattr(BlitFrames, "render", spy)
     runs = {"default": fake_run(0.01), "pushed": fake_run(1.0)}
     box = ch06.diagnostics_explorer(runs, highlight="default")
-    slider, image = box.children
-    first = image.value
+    (slider,) = box.kwargs_widgets
     slider.value = "pushed"
-    assert image.value[:4] == b"\x89PNG" and image.value != first
     slider.value = "default"
-    assert image.value == first  # drawn once, shown again from memory
+    assert [v for v, _ in frames][-2:] == ["pushed", "default"]
+    pngs = {v: png for v, png in frames}
+    assert (
+        all(p.startswith(b"\x89PNG") for p in pngs.values()) and pngs["pushed"] != pngs["default"]
+    )
     with pytest.raises(ValueError, match="highlight"):
         ch06.diagnostics_explorer(runs, highlight="nope")

@@ -43,7 +43,7 @@ from ..core.policies import GaussianMLPPolicy, ValueNet
 from ..core.rollouts import RolloutCollector, make_vector_env
 from ..core.seeding import seed_everything
 from ..worlds.pendulum import make_pendulum_env
-from .numpy_ppo import ratio_diagnostics
+from .numpy_ppo import ratio_diagnostics, record_update
 
 __all__ = ["gaussian_ppo_loss", "gaussian_ppo"]
 
@@ -323,13 +323,7 @@ def gaussian_ppo(
                 torch.nn.utils.clip_grad_norm_(params, max_grad_norm, foreach=True)
                 opt.step()
         per_epoch = -(-n // minibatch_size)  # ceil(n / minibatch_size) minibatch steps
-        for key in steps_stats[0]:  # approx_kl over the last epoch, the rest over all (as SB3)
-            over = steps_stats[-per_epoch:] if key == "approx_kl" else steps_stats
-            diag.setdefault(key, []).append(float(np.mean([st[key] for st in over])))
-        var_ret = float(ret[m].var())
-        diag.setdefault("explained_variance", []).append(
-            1.0 - float((ret[m] - v[m]).var()) / var_ret if var_ret > 0 else float("nan")
-        )
+        record_update(diag, steps_stats, per_epoch, ret[m], v[m])
         recent = collector.episode_returns[-20:]
         it_mean.append(float(np.mean(recent)) if recent else float("nan"))
         it_steps.append(collector.steps)

@@ -38,7 +38,7 @@ from torch import nn
 
 from ..core.numpy_mlp import clip_and_adam, mlp_backward, mlp_forward
 
-__all__ = ["NumpyPPOUpdate", "ratio_diagnostics"]
+__all__ = ["NumpyPPOUpdate", "ratio_diagnostics", "record_update"]
 
 
 def _linears(name: str, module: nn.Module) -> list[nn.Linear]:
@@ -71,6 +71,23 @@ def ratio_diagnostics(ratio: np.ndarray, log_ratio: np.ndarray, clip: float | No
     kl = float(np.mean((ratio - 1.0) - log_ratio))
     frac = float("nan") if clip is None else float(np.mean(np.abs(ratio - 1.0) > clip))
     return {"approx_kl": kl, "clip_fraction": frac}
+
+
+def record_update(diag: dict, steps_stats: list[dict], per_epoch: int, returns, values) -> None:
+    r"""Append one update's diagnostics to ``diag`` (``{key: [one float per update]}``), as
+    Stable-Baselines3 logs them: ``approx_kl`` averaged over the last epoch's ``per_epoch``
+    minibatch steps, every other key of ``steps_stats`` (one dict per minibatch step) over all
+    of them, and ``explained_variance`` :math:`1 - \mathrm{Var}[G - V]/\mathrm{Var}[G]` of
+    the critic's targets ``returns`` by its ``values`` before the update (NaN if
+    :math:`\mathrm{Var}[G] = 0`). Shared by :mod:`gaelib.algorithms.ppo` and
+    :mod:`gaelib.algorithms.gaussian_ppo`."""
+    for key in steps_stats[0]:
+        over = steps_stats[-per_epoch:] if key == "approx_kl" else steps_stats
+        diag.setdefault(key, []).append(float(np.mean([st[key] for st in over])))
+    var_ret = float(np.var(returns))
+    diag.setdefault("explained_variance", []).append(
+        1.0 - float(np.var(returns - values)) / var_ret if var_ret > 0 else float("nan")
+    )
 
 
 def _check_coef(name: str, x, *, positive: bool = False) -> float:

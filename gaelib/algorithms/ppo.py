@@ -33,7 +33,7 @@ from ..core.history import History
 from ..core.policies import MLPPolicy, ValueNet
 from ..core.rollouts import RolloutCollector, make_vector_env
 from ..core.seeding import seed_everything
-from .numpy_ppo import NumpyPPOUpdate, ratio_diagnostics
+from .numpy_ppo import NumpyPPOUpdate, ratio_diagnostics, record_update
 
 __all__ = ["ppo_loss", "ppo"]
 
@@ -250,14 +250,7 @@ def ppo(
                     torch.nn.utils.clip_grad_norm_(params, max_grad_norm, foreach=True)
                     opt.step()
         per_epoch = -(-n // minibatch_size)  # ceil(n / minibatch_size) minibatch steps
-        last_epoch = steps_stats[-per_epoch:]
-        for key in steps_stats[0]:  # approx_kl over the last epoch, the rest over all (as SB3)
-            over = last_epoch if key == "approx_kl" else steps_stats
-            diag.setdefault(key, []).append(float(np.mean([st[key] for st in over])))
-        var_ret = float(ret[m].var())
-        diag.setdefault("explained_variance", []).append(
-            1.0 - float((ret[m] - v[m]).var()) / var_ret if var_ret > 0 else float("nan")
-        )
+        record_update(diag, steps_stats, per_epoch, ret[m], v[m])
         recent = collector.episode_returns[-20:]
         it_mean.append(float(np.mean(recent)) if recent else float("nan"))
         it_steps.append(collector.steps)

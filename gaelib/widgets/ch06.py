@@ -136,34 +136,43 @@ def runs_figure(runs: dict) -> plt.Figure:
     return fig
 
 
-def diagnostics_explorer(runs: dict, highlight: str | None = None):
-    """Chapter 6: a slider over the runs: each run's return and diagnostics, the others in
-    grey (:func:`diagnostics_figure`; nothing is trained)."""
-    import io
+class _Frames:
+    """What :func:`diagnostics_explorer` draws: every run in grey once (the static part), the
+    chosen run in red on top of it per frame."""
 
+    def __init__(self, runs: dict):
+        self.runs = runs
+
+    def static(self, axes) -> None:
+        for ax, (key, label, log) in zip(axes, DIAGNOSTICS, strict=True):
+            for h in self.runs.values():
+                ax.plot(*_series(h, key), color="0.75", lw=1)
+            if log:
+                ax.set_yscale("log")
+            ax.set_ylabel(label, fontsize=9)
+            ax.set_xlabel("environment steps", fontsize=9)
+
+    def dynamic(self, axes, highlight: str) -> list:
+        artists = []
+        for ax, (key, _, _) in zip(axes, DIAGNOSTICS, strict=True):
+            artists += ax.plot(*_series(self.runs[highlight], key), color="C3", lw=1.8)
+        axes[0].set_title(f"red: {highlight}", loc="left", fontsize=10, color="C3")
+        return artists
+
+
+def diagnostics_explorer(runs: dict, highlight: str | None = None):
+    """Chapter 6: a slider over the runs: each run's return and diagnostics in red, the others
+    in grey (:func:`diagnostics_figure`, redrawn by blitting; nothing is trained)."""
     import ipywidgets as widgets
+
+    from .blit import BlitFrames, blit_explorer
 
     labels = _check_runs(runs)
     highlight = labels[0] if highlight is None else highlight
     if highlight not in runs:
         raise ValueError(f"highlight must be one of {labels}, got {highlight!r}")
-    pngs: dict[str, bytes] = {}
-
-    def png(label: str) -> bytes:
-        if label not in pngs:  # each run's figure is drawn once, then shown from memory
-            fig = diagnostics_figure(runs, label)
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=80)
-            plt.close(fig)
-            pngs[label] = buf.getvalue()
-        return pngs[label]
-
+    frames = _Frames(runs)
+    blit = BlitFrames((16, 3.0), len(DIAGNOSTICS), frames.static, frames.dynamic, highlight)
     slider = widgets.SelectionSlider(options=labels, value=highlight, description="run",
                                      layout=widgets.Layout(width="520px"))  # fmt: skip
-    image = widgets.Image(value=png(highlight), format="png")
-
-    def show(change) -> None:
-        image.value = png(change["new"])
-
-    slider.observe(show, names="value")
-    return widgets.VBox([slider, image])
+    return blit_explorer(blit, run=slider)
