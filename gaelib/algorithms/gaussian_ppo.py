@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core._validate import check_positive_int, check_unit_interval
+from ..core._validate import check_number, check_positive_int, check_unit_interval
 from ..core.advantages import compute_gae
 from ..core.history import History
 from ..core.numpy_mlp import clip_and_adam, mlp_backward, mlp_forward
@@ -48,12 +48,6 @@ from .numpy_ppo import ratio_diagnostics, record_update
 __all__ = ["gaussian_ppo_loss", "gaussian_ppo"]
 
 LOG_2PI = float(np.log(2 * np.pi))
-
-
-def _check_number(name: str, x, lo: float, hi: float) -> float:
-    if isinstance(x, bool) or not isinstance(x, int | float) or not (lo <= x <= hi):
-        raise ValueError(f"{name} must be a number in [{lo}, {hi}], got {x!r}")
-    return float(x)
 
 
 def gaussian_ppo_loss(
@@ -88,7 +82,7 @@ def gaussian_ppo_loss(
         if x.shape != (B,):  # a [B, 1] tensor would broadcast to [B, B]: refuse it
             raise ValueError(f"{name} must have shape [{B}], got {tuple(x.shape)}")
     if clip is not None:
-        _check_number("clip", clip, 1e-6, 10.0)
+        check_number("clip", clip, 1e-6, 10.0)
     a = advantages
     if normalize and B > 1:
         a = (a - a.mean()) / (a.std() + 1e-8)
@@ -251,13 +245,14 @@ def gaussian_ppo(
     n_steps = check_positive_int("n_steps", n_steps)
     epochs = check_positive_int("epochs", epochs)
     minibatch_size = check_positive_int("minibatch_size", minibatch_size)
-    lr = _check_number("lr", lr, 1e-12, 1.0)
-    clip = None if clip is None else _check_number("clip", clip, 1e-6, 10.0)
+    lr = check_number("lr", lr, 1e-12, 1.0)
+    clip = None if clip is None else check_number("clip", clip, 1e-6, 10.0)
     for name, x in (("vf_coef", vf_coef), ("ent_coef", ent_coef), ("max_grad_norm", max_grad_norm)):
-        _check_number(name, x, 0.0, 1e6)
-    _check_number("log_std_init", log_std_init, -20.0, 5.0)
-    reward_scale = _check_number("reward_scale", reward_scale, 1e-6, 1e6)
-    _ = stop_at is None or _check_number("stop_at", stop_at, -np.inf, np.inf)
+        check_number(name, x, 0.0, 1e6)
+    check_number("log_std_init", log_std_init, -20.0, 5.0)
+    reward_scale = check_number("reward_scale", reward_scale, 1e-6, 1e6)
+    if stop_at is not None:
+        check_number("stop_at", stop_at, -np.inf, np.inf)
     rng = seed_everything(seed)
     if batched_env and env_id == "Pendulum-v1":
         envs = make_pendulum_env(num_envs)

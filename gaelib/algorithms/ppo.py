@@ -27,7 +27,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from ..core._validate import check_positive_int, check_unit_interval
+from ..core._validate import check_number, check_positive_int, check_unit_interval
 from ..core.advantages import compute_gae
 from ..core.history import History
 from ..core.policies import MLPPolicy, ValueNet
@@ -76,7 +76,7 @@ def ppo_loss(
         if x.shape != (B,):  # a [B, 1] tensor would broadcast to [B, B]: refuse it
             raise ValueError(f"{name} must have shape [{B}], got {tuple(x.shape)}")
     if clip is not None:
-        _check_number("clip", clip, 1e-6, 10.0)
+        check_number("clip", clip, 1e-6, 10.0)
     a = advantages
     if normalize and len(a) > 1:
         a = (a - a.mean()) / (a.std() + 1e-8)
@@ -101,12 +101,6 @@ def ppo_loss(
             **ratio_diagnostics(ratio.detach().numpy(), log_ratio.detach().numpy(), clip),
         )
     return loss
-
-
-def _check_number(name: str, x, lo: float, hi: float) -> float:
-    if isinstance(x, bool) or not isinstance(x, int | float) or not (lo <= x <= hi):
-        raise ValueError(f"{name} must be a number in [{lo}, {hi}], got {x!r}")
-    return float(x)
 
 
 def ppo(
@@ -177,11 +171,11 @@ def ppo(
     n_steps = check_positive_int("n_steps", n_steps)
     epochs = check_positive_int("epochs", epochs)
     minibatch_size = check_positive_int("minibatch_size", minibatch_size)
-    lr = _check_number("lr", lr, 1e-12, 1.0)
+    lr = check_number("lr", lr, 1e-12, 1.0)
     if clip is not None:
-        clip = _check_number("clip", clip, 1e-6, 10.0)
+        clip = check_number("clip", clip, 1e-6, 10.0)
     for name, x in (("vf_coef", vf_coef), ("ent_coef", ent_coef), ("max_grad_norm", max_grad_norm)):
-        _check_number(name, x, 0.0, 1e6)
+        check_number(name, x, 0.0, 1e6)
     rng = seed_everything(seed)
     envs = make_vector_env(env_id, num_envs, env_kwargs)
     collector = RolloutCollector(envs, seed=seed)

@@ -17,6 +17,7 @@ __all__ = [
     "check_unit_interval",
     "check_non_negative",
     "check_positive_int",
+    "check_number",
     "check_non_empty",
     "is_torch",
     "as_float_array",
@@ -54,6 +55,14 @@ def check_positive_int(name: str, x: Any) -> int:
     if isinstance(x, bool) or not isinstance(x, numbers.Integral) or int(x) < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {x!r}")
     return int(x)
+
+
+def check_number(name: str, x: Any, lo: float, hi: float) -> float:
+    """Return ``x`` as a float after checking it is a number (not a bool) in ``[lo, hi]``
+    (NaN is rejected; the bounds may be infinite)."""
+    if isinstance(x, bool) or not isinstance(x, int | float) or not (lo <= x <= hi):
+        raise ValueError(f"{name} must be a number in [{lo}, {hi}], got {x!r}")
+    return float(x)
 
 
 def check_non_empty(name: str, xs: Any) -> list:

@@ -97,15 +97,9 @@ def _series(h: History, key: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _draw(axes, runs: dict, highlight: str) -> None:
-    for ax, (key, label, log) in zip(axes, DIAGNOSTICS, strict=True):
-        for name, h in runs.items():
-            if name != highlight:
-                ax.plot(*_series(h, key), color="0.75", lw=1)
-        ax.plot(*_series(runs[highlight], key), color="C3", lw=1.8)
-        if log:
-            ax.set_yscale("log")
-        ax.set_ylabel(label, fontsize=9)
-        ax.set_xlabel("environment steps", fontsize=9)
+    frames = _Frames(runs)
+    frames.static(axes)
+    frames.dynamic(axes, highlight)
 
 
 def diagnostics_figure(runs: dict, highlight: str | None = None) -> plt.Figure:
